@@ -1,0 +1,4 @@
+"""Samplers of mmreidparts."""
+from .identity_sampler import IdentitySampler
+
+__all__ = ['IdentitySampler']

@@ -1,0 +1,58 @@
+"""Packing a results dict into model inputs and a ReIDDataSample."""
+from typing import Sequence
+
+import numpy as np
+import torch
+from mmcv.transforms import BaseTransform
+from mmengine.structures import PixelData
+
+from mmreidparts.registry import TRANSFORMS
+from mmreidparts.structures.reid_data_sample import ReIDDataSample
+
+DEFAULT_META_KEYS = ('img_path', 'pid', 'camid', 'is_query', 'img_shape', 'ori_shape', 'flip')
+
+
+@TRANSFORMS.register_module()
+class PackReIDInputs(BaseTransform):
+    """Pack ``img`` into ``inputs`` (3 x H x W tensor) and the rest into a ReIDDataSample.
+
+    The data sample gets ``gt_label`` (-1 when the record has none), ``gt_part_map`` from
+    ``gt_seg_map`` and ``gt_region_map`` from ``gt_region_map`` when present, and the
+    ``meta_keys`` found in the results as metainfo (``flip`` defaults to False).
+
+    Args:
+        meta_keys: keys copied into the data sample's metainfo.
+    """
+
+    def __init__(self, meta_keys: Sequence[str] = DEFAULT_META_KEYS) -> None:
+        self.meta_keys = tuple(meta_keys)
+
+    def transform(self, results: dict) -> dict:
+        """Return ``dict(inputs=Tensor[3, H, W], data_samples=ReIDDataSample)``."""
+        if 'img' not in results:
+            raise KeyError(f'PackReIDInputs: no image in the results of '
+                           f'{results.get("img_path")}; put LoadReIDImage in the pipeline')
+        img = results['img']
+        if img.ndim == 2:
+            img = img[..., None]
+        inputs = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))  # [3, H, W]
+
+        sample = ReIDDataSample()
+        sample.set_gt_label(int(results.get('gt_label', -1)))
+        if results.get('gt_seg_map') is not None:
+            sample.set_gt_part_map(results['gt_seg_map'])  # [1, H, W] long
+        if results.get('gt_region_map') is not None:
+            region = torch.as_tensor(np.ascontiguousarray(results['gt_region_map'])).long()
+            if region.dim() == 2:
+                region = region[None]  # [1, H, W]
+            sample.gt_region_map = PixelData(data=region)
+        meta = {k: results[k] for k in self.meta_keys if k in results}
+        if 'flip' in self.meta_keys:
+            meta.setdefault('flip', False)
+        sample.set_metainfo(meta)
+        return dict(inputs=inputs, data_samples=sample)
+
+    def __repr__(self) -> str:
+        """Name and arguments."""
+        return f'{type(self).__name__}(meta_keys={self.meta_keys})'
+

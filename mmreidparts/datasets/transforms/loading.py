@@ -1,0 +1,150 @@
+"""Loading transforms: the image and its body-part label map."""
+import os.path as osp
+from typing import Optional
+
+import cv2
+import numpy as np
+from mmcv.transforms import BaseTransform
+from PIL import Image
+
+from mmreidparts.registry import TRANSFORMS
+from mmreidparts.structures.part_schemes import get_part_scheme, regroup_lut
+
+IGNORE_INDEX = 255
+
+
+@TRANSFORMS.register_module()
+class LoadReIDImage(BaseTransform):
+    """Read ``results['img_path']`` with OpenCV into ``img`` (H x W x 3 uint8, BGR).
+
+    Added keys: ``img``, ``img_shape`` and ``ori_shape`` (both ``(H, W)``). Grey images
+    are expanded to three channels.
+
+    Args:
+        to_float32: convert the image to float32 (default keeps uint8).
+    """
+
+    def __init__(self, to_float32: bool = False) -> None:
+        self.to_float32 = to_float32
+
+    def transform(self, results: dict) -> dict:
+        """Load the image of ``results['img_path']``."""
+        path = results.get('img_path')
+        if path is None:
+            raise KeyError("LoadReIDImage: the record has no 'img_path' key")
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'LoadReIDImage: image file {path} does not exist')
+        img = cv2.imread(path, cv2.IMREAD_COLOR)  # [H, W, 3] BGR
+        if img is None:
+            raise ValueError(f'LoadReIDImage: cannot decode the image file {path} '
+                             '(corrupt or not an image)')
+        if self.to_float32:
+            img = img.astype(np.float32)
+        results['img'] = img
+        results['img_shape'] = img.shape[:2]
+        results['ori_shape'] = img.shape[:2]
+        return results
+
+    def __repr__(self) -> str:
+        """Name and arguments."""
+        return f'{type(self).__name__}(to_float32={self.to_float32})'
+
+
+def read_label_map(path: str) -> np.ndarray:
+    """Read a label map (single-channel or palette PNG/any PIL image, or 2-D ``.npy``)."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'part label file {path} does not exist')
+    if path.lower().endswith('.npy'):
+        try:
+            label = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as err:
+            raise ValueError(f'cannot read the part label file {path}: {err}') from None
+        if label.ndim == 3 and label.shape[0] == 1:
+            label = label[0]
+        if label.ndim != 2:
+            raise ValueError(f'part label file {path} holds an array of shape '
+                             f'{label.shape}; expected an [H, W] map of integer part ids')
+        if label.dtype.kind == 'f':
+            if not np.all(np.isfinite(label)) or np.any(label != np.round(label)):
+                raise ValueError(f'part label file {path} holds non-integer values; '
+                                 'expected integer part ids')
+        elif label.dtype.kind not in 'iub':
+            raise ValueError(f'part label file {path} has dtype {label.dtype}; '
+                             'expected integer part ids')
+        return label.astype(np.int64)
+    try:
+        with Image.open(path) as im:
+            if im.mode not in ('L', 'P', 'I', 'I;16', '1'):
+                raise ValueError(f'part label file {path} is a {im.mode} image; expected a '
+                                 'single-channel (L, P or I) map of part ids')
+            label = np.array(im)
+    except (OSError, SyntaxError) as err:
+        raise ValueError(f'cannot decode the part label file {path}: {err}') from None
+    return label.astype(np.int64)
+
+
+@TRANSFORMS.register_module()
+class LoadPartLabel(BaseTransform):
+    """Load the record's part label map into ``gt_seg_map`` (H x W uint8).
+
+    Ids follow the record's ``part_scheme`` (0 = background, 1..K parts, 255 = ignore).
+    A file stored in ``part_source_scheme`` (record key, or the ``source_scheme``
+    argument) is regrouped into ``part_scheme``. The map is resized with nearest
+    neighbour to the image size, so ``LoadReIDImage`` must come first. A record whose
+    ``part_map_path`` is None (optional labels) gets a map full of ``ignore_index``.
+
+    Args:
+        source_scheme: scheme of the stored files, overriding the record's
+            ``part_source_scheme``; None = use the record.
+        ignore_index: value that marks unlabelled pixels; kept as is in files.
+    """
+
+    def __init__(self, source_scheme: Optional[str] = None,
+                 ignore_index: int = IGNORE_INDEX) -> None:
+        if source_scheme is not None:
+            get_part_scheme(source_scheme)
+        if not 0 <= ignore_index <= 255:
+            raise ValueError(f'LoadPartLabel: ignore_index must fit uint8, got {ignore_index}')
+        self.source_scheme = source_scheme
+        self.ignore_index = ignore_index
+
+    def transform(self, results: dict) -> dict:
+        """Read, check, regroup and resize the label map of one record."""
+        scheme = results.get('part_scheme')
+        if scheme is None:
+            raise KeyError(f'LoadPartLabel: the record of {results.get("img_path")} has no '
+                           "'part_scheme'; configure part_labels=dict(scheme=...) in the "
+                           'dataset')
+        if 'img_shape' not in results:
+            raise KeyError('LoadPartLabel: no img_shape in the results; put LoadReIDImage '
+                           'before LoadPartLabel')
+        h, w = results['img_shape'][:2]
+        path = results.get('part_map_path')
+        if path is None:
+            results['gt_seg_map'] = np.full((h, w), self.ignore_index, dtype=np.uint8)
+            return results
+
+        source = self.source_scheme or results.get('part_source_scheme') or scheme
+        num_parts = get_part_scheme(source).num_parts
+        label = read_label_map(path)  # [h0, w0] int64
+        valid = label[label != self.ignore_index]
+        if valid.size and (valid.min() < 0 or valid.max() > num_parts):
+            bad = int(valid.max()) if valid.max() > num_parts else int(valid.min())
+            raise ValueError(f'part label file {path} holds id {bad}, but its scheme '
+                             f'{source!r} has K={num_parts} parts (valid ids 0..{num_parts}, '
+                             f'{self.ignore_index} = ignore)')
+        lut = np.full(256, self.ignore_index, dtype=np.uint8)
+        if source != scheme:
+            lut[:num_parts + 1] = regroup_lut(source, scheme)
+        else:
+            lut[:num_parts + 1] = np.arange(num_parts + 1, dtype=np.uint8)
+        label = lut[label.astype(np.uint8)]  # [h0, w0] uint8 ids of ``scheme``
+        if label.shape != (h, w):
+            label = cv2.resize(label, (w, h), interpolation=cv2.INTER_NEAREST)
+        results['gt_seg_map'] = label
+        return results
+
+    def __repr__(self) -> str:
+        """Name and arguments."""
+        return (f'{type(self).__name__}(source_scheme={self.source_scheme!r}, '
+                f'ignore_index={self.ignore_index})')

@@ -1,0 +1,248 @@
+"""Geometric and erasing transforms that move the part label map with the image."""
+import math
+from typing import Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from mmreidparts.registry import TRANSFORMS
+from mmreidparts.structures.part_schemes import get_part_scheme
+
+# ImageNet mean pixel, RGB order, in [0, 255].
+IMAGENET_MEAN_RGB = (123.675, 116.28, 103.53)
+
+
+def _pair(scale: Sequence[int], name: str) -> Tuple[int, int]:
+    """Check a ``(H, W)`` pair of positive ints."""
+    if len(scale) != 2 or any(int(s) != s or s <= 0 for s in scale):
+        raise ValueError(f'{name} must be a pair (H, W) of positive ints, got {scale!r}')
+    return int(scale[0]), int(scale[1])
+
+
+@TRANSFORMS.register_module()
+class ReIDResize(BaseTransform):
+    """Resize ``img`` (bilinear) and ``gt_seg_map`` (nearest) to ``scale = (H, W)``.
+
+    Updated keys: ``img``, ``img_shape``, ``gt_seg_map`` (if present); added
+    ``scale_factor = (w_scale, h_scale)``.
+    """
+
+    def __init__(self, scale: Sequence[int] = (256, 128)) -> None:
+        self.scale = _pair(scale, 'ReIDResize scale')
+
+    def transform(self, results: dict) -> dict:
+        """Resize the image and its label map."""
+        h, w = self.scale
+        img = results['img']
+        h0, w0 = img.shape[:2]
+        if (h0, w0) != (h, w):
+            results['img'] = cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
+        seg = results.get('gt_seg_map')
+        if seg is not None and seg.shape[:2] != (h, w):
+            results['gt_seg_map'] = cv2.resize(seg, (w, h), interpolation=cv2.INTER_NEAREST)
+        results['img_shape'] = (h, w)
+        results['scale_factor'] = (w / w0, h / h0)
+        return results
+
+    def __repr__(self) -> str:
+        """Name and arguments."""
+        return f'{type(self).__name__}(scale={self.scale})'
+
+
+@TRANSFORMS.register_module()
+class PadRandomCrop(BaseTransform):
+    """Pad by ``padding`` pixels on every side, then crop a random window of the old size.
+
+    The label map is padded with ``seg_pad_val`` (background) and cropped at the same
+    offset, so every label stays on its pixel. Adds ``crop_offset = (top, left)`` in the
+    padded image (``(padding, padding)`` is the identity).
+    """
+
+    def __init__(self, padding: int = 10, pad_val: float = 0, seg_pad_val: int = 0,
+                 prob: float = 1.0) -> None:
+        if padding < 0:
+            raise ValueError(f'PadRandomCrop padding must be >= 0, got {padding}')
+        if not 0 <= prob <= 1:
+            raise ValueError(f'PadRandomCrop prob must be in [0, 1], got {prob}')
+        self.padding = int(padding)
+        self.pad_val = pad_val
+        self.seg_pad_val = seg_pad_val
+        self.prob = prob
+
+    def _offset(self) -> Tuple[int, int]:
+        """Random crop offset ``(top, left)`` in ``[0, 2 * padding]``."""
+        if self.prob < 1 and np.random.rand() >= self.prob:
+            return self.padding, self.padding
+        return (int(np.random.randint(0, 2 * self.padding + 1)),
+                int(np.random.randint(0, 2 * self.padding + 1)))
+
+    def transform(self, results: dict) -> dict:
+        """Pad and crop the image and its label map at one random offset."""
+        p = self.padding
+        top, left = self._offset()
+        results['crop_offset'] = (top, left)
+        if p == 0:
+            return results
+        img = results['img']
+        h, w = img.shape[:2]
+        padded = cv2.copyMakeBorder(img, p, p, p, p, cv2.BORDER_CONSTANT,
+                                    value=[self.pad_val] * 4)  # [H + 2p, W + 2p, 3]
+        results['img'] = padded[top:top + h, left:left + w]
+        seg = results.get('gt_seg_map')
+        if seg is not None:
+            seg_p = np.pad(seg, p, mode='constant', constant_values=self.seg_pad_val)
+            results['gt_seg_map'] = seg_p[top:top + h, left:left + w]
+        return results
+
+    def __repr__(self) -> str:
+        """Name and arguments."""
+        return (f'{type(self).__name__}(padding={self.padding}, pad_val={self.pad_val}, '
+                f'seg_pad_val={self.seg_pad_val}, prob={self.prob})')
+
+
+@TRANSFORMS.register_module()
+class ReIDRandomFlip(BaseTransform):
+    """Mirror the image and label map horizontally with probability ``prob``.
+
+    The person's left becomes their right, so the label ids of left/right parts are
+    swapped with ``get_part_scheme(results['part_scheme']).flip_lut()``. Sets ``flip``
+    (and ``flip_direction='horizontal'`` when flipped).
+    """
+
+    def __init__(self, prob: float = 0.5) -> None:
+        if not 0 <= prob <= 1:
+            raise ValueError(f'ReIDRandomFlip prob must be in [0, 1], got {prob}')
+        self.prob = prob
+
+    def transform(self, results: dict) -> dict:
+        """Flip the image and label map, swapping left/right part ids."""
+        flip = bool(np.random.rand() < self.prob)
+        results['flip'] = flip
+        if not flip:
+            return results
+        results['flip_direction'] = 'horizontal'
+        results['img'] = np.ascontiguousarray(results['img'][:, ::-1])
+        seg = results.get('gt_seg_map')
+        if seg is not None:
+            scheme = results.get('part_scheme')
+            if scheme is None:
+                raise KeyError(f'ReIDRandomFlip: the record of {results.get("img_path")} has a '
+                               "gt_seg_map but no 'part_scheme' to swap left/right parts")
+            lut = np.arange(256, dtype=np.uint8)
+            flip_lut = get_part_scheme(scheme).flip_lut()
+            lut[:len(flip_lut)] = flip_lut
+            results['gt_seg_map'] = np.ascontiguousarray(lut[seg[:, ::-1]])
+        return results
+
+    def __repr__(self) -> str:
+        """Name and arguments."""
+        return f'{type(self).__name__}(prob={self.prob})'
+
+
+@TRANSFORMS.register_module()
+class RandomErasing(BaseTransform):
+    """Random erasing (Zhong et al., AAAI 2020) as used by BoT, on the uint8 image.
+
+    With probability ``prob`` one rectangle of area ``uniform(*area_range) * H * W`` and
+    aspect ratio ``h / w = uniform(min_aspect, max_aspect)`` is erased (up to
+    ``max_attempts`` draws until it fits). ``mode='const'`` fills it with ``fill`` (default
+    the ImageNet mean pixel in the image's channel order, which is 0 after
+    normalisation), ``mode='random'`` with uniform random pixels. Label pixels in the
+    rectangle become ``seg_fill`` (0 = background). Adds ``erase_box = (top, left, h, w)``
+    or None.
+
+    Args:
+        prob: probability of erasing.
+        area_range: range of the erased fraction of the image area.
+        min_aspect: smallest aspect ratio ``h / w``.
+        max_aspect: largest aspect ratio; default ``1 / min_aspect``.
+        mode: ``'const'`` or ``'random'``.
+        fill: constant fill value(s) in the image's channel order; None = ImageNet mean.
+        channel_order: ``'bgr'`` (as loaded by LoadReIDImage) or ``'rgb'``.
+        seg_fill: value written into ``gt_seg_map`` under the rectangle.
+        max_attempts: draws before giving up on this image.
+    """
+
+    def __init__(self,
+                 prob: float = 0.5,
+                 area_range: Tuple[float, float] = (0.02, 0.4),
+                 min_aspect: float = 0.3,
+                 max_aspect: Optional[float] = None,
+                 mode: str = 'const',
+                 fill: Optional[Sequence[float]] = None,
+                 channel_order: str = 'bgr',
+                 seg_fill: int = 0,
+                 max_attempts: int = 100) -> None:
+        if not 0 <= prob <= 1:
+            raise ValueError(f'RandomErasing prob must be in [0, 1], got {prob}')
+        if not 0 < area_range[0] <= area_range[1] <= 1:
+            raise ValueError('RandomErasing area_range must satisfy 0 < low <= high <= 1, '
+                             f'got {area_range}')
+        max_aspect = 1.0 / min_aspect if max_aspect is None else max_aspect
+        if not 0 < min_aspect <= max_aspect:
+            raise ValueError('RandomErasing needs 0 < min_aspect <= max_aspect, got '
+                             f'{min_aspect}, {max_aspect}')
+        if mode not in ('const', 'random'):
+            raise ValueError(f"RandomErasing mode must be 'const' or 'random', got {mode!r}")
+        if channel_order not in ('bgr', 'rgb'):
+            raise ValueError(f"RandomErasing channel_order must be 'bgr' or 'rgb', "
+                             f'got {channel_order!r}')
+        if fill is None:
+            mean = IMAGENET_MEAN_RGB if channel_order == 'rgb' else IMAGENET_MEAN_RGB[::-1]
+            fill = tuple(int(round(v)) for v in mean)
+        self.prob = prob
+        self.area_range = tuple(area_range)
+        self.min_aspect = min_aspect
+        self.max_aspect = max_aspect
+        self.mode = mode
+        self.fill = tuple(fill)
+        self.channel_order = channel_order
+        self.seg_fill = seg_fill
+        self.max_attempts = max_attempts
+
+    def _box(self, h: int, w: int) -> Optional[Tuple[int, int, int, int]]:
+        """Draw a rectangle ``(top, left, height, width)`` that fits, or None."""
+        if np.random.rand() >= self.prob:
+            return None
+        for _ in range(self.max_attempts):
+            area = np.random.uniform(*self.area_range) * h * w
+            aspect = np.random.uniform(self.min_aspect, self.max_aspect)
+            eh = int(round(math.sqrt(area * aspect)))
+            ew = int(round(math.sqrt(area / aspect)))
+            if 0 < eh < h and 0 < ew < w:
+                top = int(np.random.randint(0, h - eh + 1))
+                left = int(np.random.randint(0, w - ew + 1))
+                return top, left, eh, ew
+        return None
+
+    def transform(self, results: dict) -> dict:
+        """Erase one random rectangle of the image and set its labels to background."""
+        img = results['img']
+        box = self._box(*img.shape[:2])
+        results['erase_box'] = box
+        if box is None:
+            return results
+        top, left, eh, ew = box
+        img = img.copy()
+        if self.mode == 'const':
+            img[top:top + eh, left:left + ew] = np.asarray(self.fill, dtype=img.dtype)
+        else:
+            shape = (eh, ew) + img.shape[2:]
+            if img.dtype == np.uint8:
+                img[top:top + eh, left:left + ew] = np.random.randint(0, 256, shape)
+            else:
+                img[top:top + eh, left:left + ew] = np.random.uniform(0, 255, shape)
+        results['img'] = img
+        seg = results.get('gt_seg_map')
+        if seg is not None:
+            seg = seg.copy()
+            seg[top:top + eh, left:left + ew] = self.seg_fill
+            results['gt_seg_map'] = seg
+        return results
+
+    def __repr__(self) -> str:
+        """Name and arguments."""
+        return (f'{type(self).__name__}(prob={self.prob}, area_range={self.area_range}, '
+                f'min_aspect={self.min_aspect}, max_aspect={self.max_aspect}, '
+                f'mode={self.mode!r}, fill={self.fill})')

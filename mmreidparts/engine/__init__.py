@@ -1,0 +1,2 @@
+"""Training-loop extensions (hooks)."""
+from .hooks import *  # noqa: F401,F403

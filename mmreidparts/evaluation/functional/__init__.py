@@ -1,0 +1,11 @@
+"""Pure functions of the ReID evaluation: part distance, ranking metrics, re-ranking."""
+from .part_distance import operand_distance, part_distance, prepare_operand
+from .ranking import PROTOCOLS, GalleryIndex, QueryRanks, RankMetrics, rank_metrics, rank_queries
+from .rerank import k_reciprocal_rerank
+from .retrieval import auto_chunk_size, part_rank_metrics
+
+__all__ = [
+    'part_distance', 'prepare_operand', 'operand_distance', 'rank_metrics', 'rank_queries',
+    'GalleryIndex', 'QueryRanks', 'RankMetrics', 'PROTOCOLS', 'k_reciprocal_rerank',
+    'part_rank_metrics', 'auto_chunk_size'
+]

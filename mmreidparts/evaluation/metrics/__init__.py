@@ -1,0 +1,4 @@
+"""Registered evaluation metrics."""
+from .reid_metric import ReIDMetric
+
+__all__ = ['ReIDMetric']

@@ -1,0 +1,228 @@
+"""The ReID metric: CMC, mAP and mINP of the visibility-weighted part distance."""
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import MMLogger
+from mmengine.structures import BaseDataElement
+from prettytable import PrettyTable
+
+from mmreidparts.evaluation.functional.part_distance import METRICS as DISTANCES
+from mmreidparts.evaluation.functional.part_distance import part_distance
+from mmreidparts.evaluation.functional.ranking import PROTOCOLS, RankMetrics, rank_metrics
+from mmreidparts.evaluation.functional.rerank import k_reciprocal_rerank
+from mmreidparts.evaluation.functional.retrieval import part_rank_metrics
+from mmreidparts.registry import METRICS
+
+_RERANK_DEFAULTS = dict(k1=20, k2=6, lambda_value=0.3)
+
+
+@METRICS.register_module()
+class ReIDMetric(BaseMetric):
+    """Rank each query against the whole gallery by the visibility-weighted part distance.
+
+    ``process`` keeps, per sample, ``embeddings`` ``[P, D]`` (float32, cpu),
+    ``visibility`` ``[P]`` (ones when absent), ``pid``, ``camid`` and ``is_query``; samples
+    may be :class:`ReIDDataSample` objects or the dicts of their ``to_dict()`` (what
+    mmengine's ``Evaluator`` passes). ``compute_metrics`` streams query chunks through
+    :func:`part_rank_metrics`, so memory stays bounded by ``chunk_size x G``.
+    Distributed collection (padded duplicates dropped, order restored) is done by
+    mmengine's ``collect_results``.
+
+    Args:
+        metric: ``'euclidean'`` or ``'cosine'`` part distance.
+        normalize: L2-normalise each embedding before the distance.
+        protocol: ``'market'`` (same id and camera ignored), ``'all'`` (no filtering) or
+            ``'cuhk03_classic'`` (single-shot, repeated gallery draws).
+        topk: CMC ranks reported as ``rank{k}``.
+        rerank: False, True or a dict ``(k1, k2, lambda_value)`` for k-reciprocal
+            re-ranking; its results are added as ``rerank_*`` (needs ``(Q + G)^2``
+            memory, see :func:`k_reciprocal_rerank`).
+        per_part: also report rank-1 and mAP of each embedding alone, named by
+            ``metainfo['embedding_names']`` (``{name}_rank1``, ``{name}_mAP``); where the
+            embedding is invisible on either side the distance is ``+inf``.
+        chunk_size: queries per chunk (None: picked from the gallery size).
+        num_repeats: gallery draws of ``'cuhk03_classic'``.
+        seed: seed of the ``'cuhk03_classic'`` draws.
+        collect_device: ``'cpu'`` or ``'gpu'``, where results are gathered.
+        prefix: prefix of the metric names.
+        collect_dir: shared folder for cpu collection (a temporary one when None).
+
+    Returns of ``compute_metrics``: ``rank{k}`` for k in ``topk``, ``mAP``, ``mINP`` in
+    percent.
+    """
+
+    default_prefix: Optional[str] = 'reid'
+
+    def __init__(self,
+                 metric: str = 'euclidean',
+                 normalize: bool = False,
+                 protocol: str = 'market',
+                 topk: Sequence[int] = (1, 5, 10),
+                 rerank: Union[bool, Dict[str, Any]] = False,
+                 per_part: bool = False,
+                 chunk_size: Optional[int] = None,
+                 num_repeats: int = 10,
+                 seed: int = 0,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = 'reid',
+                 collect_dir: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
+        if metric not in DISTANCES:
+            raise ValueError(f'ReIDMetric: metric must be one of {DISTANCES}, got {metric!r}')
+        if protocol not in PROTOCOLS:
+            raise ValueError(f'ReIDMetric: protocol must be one of {PROTOCOLS}, got '
+                             f'{protocol!r}')
+        topk = (topk, ) if isinstance(topk, int) else tuple(topk)
+        if not topk or any(not isinstance(k, int) or k < 1 for k in topk):
+            raise ValueError(f'ReIDMetric: topk must be positive ints, got {topk}')
+        if isinstance(rerank, dict):
+            unknown = set(rerank) - set(_RERANK_DEFAULTS)
+            if unknown:
+                raise ValueError(f'ReIDMetric: unknown rerank keys {sorted(unknown)}; '
+                                 f'expected a subset of {sorted(_RERANK_DEFAULTS)}')
+            rerank = {**_RERANK_DEFAULTS, **rerank}
+        elif rerank is True:
+            rerank = dict(_RERANK_DEFAULTS)
+        elif rerank is not False and rerank is not None:
+            raise ValueError(f'ReIDMetric: rerank must be a bool or a dict, got {rerank!r}')
+        if chunk_size is not None and chunk_size < 1:
+            raise ValueError(f'ReIDMetric: chunk_size must be >= 1, got {chunk_size}')
+        self.metric = metric
+        self.normalize = normalize
+        self.protocol = protocol
+        self.topk = topk
+        self.rerank = rerank or None
+        self.per_part = per_part
+        self.chunk_size = chunk_size
+        self.num_repeats = num_repeats
+        self.seed = seed
+
+    def process(self, data_batch: Any, data_samples: Sequence[Union[dict,
+                                                                      BaseDataElement]]) -> None:
+        """Keep the embeddings, visibility, pid, camid and is_query of each sample."""
+        for sample in data_samples:
+            if isinstance(sample, BaseDataElement):
+                sample = sample.to_dict()
+            for key in ('embeddings', 'pid', 'camid', 'is_query'):
+                if key not in sample:
+                    raise KeyError(f"ReIDMetric: a data sample has no '{key}' (expected "
+                                   'embeddings [P, D] from the model and pid, camid, '
+                                   f'is_query from the dataset); it has {sorted(sample)}')
+            emb = torch.as_tensor(sample['embeddings']).detach()
+            if emb.dim() == 1:
+                emb = emb[None]
+            if emb.dim() != 2:
+                raise ValueError(f"ReIDMetric: 'embeddings' must be [P, D], got "
+                                 f'{tuple(emb.shape)}')
+            cpu = emb.to(device='cpu', dtype=torch.float32)
+            # own storage: a view of the batch would pickle the whole batch when collected
+            emb = cpu.clone() if cpu.data_ptr() == emb.data_ptr() else cpu
+            vis = sample.get('visibility')
+            if vis is None:
+                vis = torch.ones(emb.shape[0])
+            vis = torch.as_tensor(vis).detach().to(device='cpu',
+                                                   dtype=torch.float32).reshape(-1).clone()
+            if vis.numel() != emb.shape[0]:
+                raise ValueError(f"ReIDMetric: 'visibility' has {vis.numel()} entries for "
+                                 f"{emb.shape[0]} embeddings (expected [P])")
+            names = sample.get('embedding_names')
+            self.results.append(
+                dict(
+                    embeddings=emb,
+                    visibility=vis,
+                    pid=int(sample['pid']),
+                    camid=int(sample['camid']),
+                    is_query=bool(sample['is_query']),
+                    embedding_names=tuple(names) if names is not None else None))
+
+    def _stack(self, results: List[dict], name: str) -> Tuple[torch.Tensor, ...]:
+        """Stack embeddings ``[N, P, D]``, visibility ``[N, P]``, pids and camids."""
+        shapes = {tuple(r['embeddings'].shape) for r in results}
+        if len(shapes) > 1:
+            raise ValueError(f"ReIDMetric: the {name} 'embeddings' have different [P, D] "
+                             f'shapes {sorted(shapes)}; every sample needs the same P and D')
+        emb = torch.stack([r['embeddings'] for r in results])
+        vis = torch.stack([r['visibility'] for r in results])
+        pids = torch.tensor([r['pid'] for r in results], dtype=torch.long)
+        camids = torch.tensor([r['camid'] for r in results], dtype=torch.long)
+        return emb, vis, pids, camids
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        """Compute rank-k, mAP and mINP (percent) over all collected samples."""
+        logger = MMLogger.get_current_instance()
+        queries = [r for r in results if r['is_query']]
+        gallery = [r for r in results if not r['is_query']]
+        if not queries:
+            raise ValueError(f'ReIDMetric: no query samples (is_query=True) among the '
+                             f'{len(results)} results; check the dataset split')
+        if not gallery:
+            raise ValueError(f'ReIDMetric: no gallery samples (is_query=False) among the '
+                             f'{len(results)} results; check the dataset split')
+        q_emb, q_vis, q_pids, q_camids = self._stack(queries, 'query')
+        g_emb, g_vis, g_pids, g_camids = self._stack(gallery, 'gallery')
+        if q_emb.shape[1:] != g_emb.shape[1:]:
+            raise ValueError("ReIDMetric: query and gallery 'embeddings' must have the same "
+                             f'[P, D], got query {tuple(q_emb.shape[1:])} and gallery '
+                             f'{tuple(g_emb.shape[1:])}')
+        num_parts = q_emb.shape[1]
+        names = queries[0]['embedding_names'] or tuple(f'emb{i}' for i in range(num_parts))
+        max_rank = max(self.topk)
+        common = dict(max_rank=max_rank, protocol=self.protocol,
+                      num_repeats=self.num_repeats, seed=self.seed)
+
+        def evaluate(part: Optional[int] = None) -> RankMetrics:
+            sel = slice(None) if part is None else slice(part, part + 1)
+            return part_rank_metrics(
+                q_emb[:, sel], q_vis[:, sel], q_pids, q_camids, g_emb[:, sel], g_vis[:, sel],
+                g_pids, g_camids, metric=self.metric, normalize=self.normalize,
+                chunk_size=self.chunk_size, **common)
+
+        result = evaluate()
+        if result.num_valid == 0:
+            raise ValueError(f'ReIDMetric: none of the {len(queries)} queries has a valid '
+                             f'gallery match under protocol {self.protocol!r}')
+        if result.num_skipped:
+            logger.warning(f'ReIDMetric: {result.num_skipped} of {len(queries)} queries have '
+                           'no valid gallery match and were skipped')
+        rows = [('all', result)]
+        metrics = self._named(result)
+        if self.rerank is not None:
+            dist = dict(metric=self.metric, normalize=self.normalize)
+            reranked = k_reciprocal_rerank(
+                part_distance(q_emb, q_vis, g_emb, g_vis, **dist),
+                part_distance(q_emb, q_vis, q_emb, q_vis, **dist),
+                part_distance(g_emb, g_vis, g_emb, g_vis, **dist), **self.rerank)
+            rr = rank_metrics(reranked, q_pids, g_pids, q_camids, g_camids,
+                              chunk_size=self.chunk_size or 256, **common)
+            rows.append(('re-ranked', rr))
+            metrics.update({f'rerank_{k}': v for k, v in self._named(rr).items()})
+        if self.per_part:
+            for part, name in enumerate(names):
+                pr = evaluate(part)
+                rows.append((name, pr))
+                metrics[f'{name}_rank1'] = 100.0 * float(pr.cmc[0])
+                metrics[f'{name}_mAP'] = 100.0 * pr.mAP
+        logger.info(f'ReID evaluation ({self.protocol}, {self.metric} part distance, '
+                    f'{len(queries)} queries, {len(gallery)} gallery, {num_parts} '
+                    f'embeddings)\n' + self._table(rows))
+        return metrics
+
+    def _named(self, result: RankMetrics) -> Dict[str, float]:
+        """Metric dict in percent: rank{k}, mAP, mINP."""
+        out = {f'rank{k}': 100.0 * float(result.cmc[k - 1]) for k in self.topk}
+        out['mAP'] = 100.0 * result.mAP
+        out['mINP'] = 100.0 * result.mINP
+        return out
+
+    def _table(self, rows: List[Tuple[str, RankMetrics]]) -> str:
+        """A prettytable of the results, one row per evaluation."""
+        table = PrettyTable()
+        table.field_names = ['embeddings'] + [f'rank-{k}' for k in self.topk] + \
+            ['mAP', 'mINP', 'queries']
+        for name, res in rows:
+            named = self._named(res)
+            table.add_row([name] + [f'{named[f"rank{k}"]:.2f}' for k in self.topk] +
+                          [f'{named["mAP"]:.2f}', f'{named["mINP"]:.2f}',
+                           f'{res.num_valid} (+{res.num_skipped} skipped)'])
+        return table.get_string()

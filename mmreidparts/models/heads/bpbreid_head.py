@@ -1,0 +1,424 @@
+"""BPBreID head: body part attention, global-local pooling, BNNeck classifiers, GiLt losses.
+
+From a backbone map ``G [N, C, Hf, Wf]`` the head computes
+
+- ``M = softmax(conv1x1(BN(G)))`` ``[N, K+1, Hf, Wf]``: channel 0 background, 1..K parts,
+- ``f_g = GAP(G)``, ``f_f = GWAP(G, max_k M_k)``, ``f_k = GWAP(G, M_k)``, each optionally
+  reduced (Linear-BN-ReLU; one layer shared by all parts), ``f_c = concat(f_1..f_K)``,
+- binary part visibility (``max M_k > 0.4``, or "part k is the argmax somewhere"),
+
+and trains with ``L = lambda_pa * L_pa + L_GiLt``: the pixel part classification loss against
+``gt_part_map`` plus, per embedding, the identity (BNNeck + CE) and triplet terms of a
+weight table (GiLt: identity on global, foreground and concatenated embeddings, the
+part-averaged triplet on the parts). At test time every image gets the embeddings
+(foreground, part 1..K) with visibility (1, v_1..v_K).
+"""
+import copy
+from collections import OrderedDict
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from torch import Tensor, nn
+
+from mmreidparts.registry import MODELS
+from mmreidparts.structures import ReIDDataSample, get_part_scheme
+
+from .bnneck_head import gather_labels
+
+EMBEDDING_KEYS = ('global', 'foreground', 'concat', 'parts')
+GILT_WEIGHTS = {
+    'global': dict(id=1.0, tri=0.0),
+    'foreground': dict(id=1.0, tri=0.0),
+    'concat': dict(id=1.0, tri=0.0),
+    'parts': dict(id=0.0, tri=1.0),
+}
+FG_POOLINGS = ('gwap', 'masked_gap')
+VISIBILITY_MODES = ('threshold', 'argmax')
+LABEL_RESIZES = ('bilinear', 'nearest', 'area')
+TEST_FOREGROUNDS = ('bn', 'pre_bn')
+LossCfg = Union[dict, nn.Module]
+
+
+def weighted_average_pool(feats: Tensor, masks: Tensor, eps: float = 1e-6) -> Tensor:
+    """Global weighted average pooling (GWAP) of ``feats [N, C, H, W]`` by ``masks [N, J, H, W]``.
+
+    ``out[n, j] = sum_hw feats[n, :, h, w] * masks[n, j, h, w] / max(sum_hw masks[n, j], eps)``.
+
+    Returns:
+        ``[N, J, C]`` pooled features.
+    """
+    if feats.dim() != 4 or masks.dim() != 4 or feats.shape[0] != masks.shape[0] \
+            or feats.shape[2:] != masks.shape[2:]:
+        raise ValueError('weighted_average_pool expects feats [N, C, H, W] and masks '
+                         f'[N, J, H, W], got {tuple(feats.shape)} and {tuple(masks.shape)}')
+    weighted = torch.einsum('nchw,njhw->njc', feats, masks)  # [N, J, C]
+    norm = masks.sum(dim=(2, 3)).clamp(min=eps)  # [N, J]
+    return weighted / norm[..., None]
+
+
+def masked_average_pool(feats: Tensor, masks: Tensor) -> Tensor:
+    """Masked GAP: sum of ``feats * mask`` over ``H * W`` locations, ``[N, J, C]``."""
+    if feats.dim() != 4 or masks.dim() != 4 or feats.shape[2:] != masks.shape[2:]:
+        raise ValueError('masked_average_pool expects feats [N, C, H, W] and masks '
+                         f'[N, J, H, W], got {tuple(feats.shape)} and {tuple(masks.shape)}')
+    num_pixels = feats.shape[2] * feats.shape[3]
+    return torch.einsum('nchw,njhw->njc', feats, masks) / num_pixels  # [N, J, C]
+
+
+def part_visibility(maps: Tensor, mode: str = 'threshold', threshold: float = 0.4) -> Tensor:
+    """Binary visibility ``[N, K]`` of the parts of attention maps ``[N, K+1, H, W]``.
+
+    'threshold': part k is visible iff ``max_hw M_k > threshold`` (strict).
+    'argmax': part k is visible iff it is the most likely class at one location at least.
+    """
+    if maps.dim() != 4 or maps.shape[1] < 2:
+        raise ValueError(f'part_visibility expects maps [N, K+1, H, W], got {tuple(maps.shape)}')
+    if mode == 'threshold':
+        return maps[:, 1:].flatten(2).amax(dim=2) > threshold  # [N, K]
+    if mode == 'argmax':
+        winner = maps.argmax(dim=1).flatten(1)  # [N, H*W]
+        hits = F.one_hot(winner, maps.shape[1]).amax(dim=1)  # [N, K+1]
+        return hits[:, 1:].bool()  # [N, K]
+    raise ValueError(f'visibility_mode must be one of {VISIBILITY_MODES}, got {mode!r}')
+
+
+def resize_part_labels(labels: Tensor,
+                       size: Tuple[int, int],
+                       num_classes: int,
+                       mode: str = 'bilinear',
+                       ignore_index: int = 255) -> Tensor:
+    """Bring part labels ``[N, H, W]`` (ids 0..num_classes-1 or ``ignore_index``) to ``size``.
+
+    'bilinear' follows the release's label path for hard labels: a nearest resize to a
+    quarter of the input size (never below ``size``), then the one-hot maps (with the
+    ignored pixels as one more class) are resized bilinearly (align_corners=True) and
+    the most likely class is taken at each location. 'area' takes the majority class of
+    the pixels each location covers; 'nearest' samples the nearest pixel.
+
+    Returns:
+        ``[N, *size]`` long labels.
+    """
+    if labels.dim() != 3:
+        raise ValueError(f'part labels must be [N, H, W], got {tuple(labels.shape)}')
+    size = (int(size[0]), int(size[1]))
+    if tuple(labels.shape[1:]) == size:
+        return labels.long()
+    if mode not in LABEL_RESIZES:
+        raise ValueError(f'label_resize must be one of {LABEL_RESIZES}, got {mode!r}')
+    if mode == 'nearest':
+        return F.interpolate(labels[:, None].float(), size=size, mode='nearest')[:, 0].long()
+    if mode == 'bilinear':
+        quarter = (max(labels.shape[1] // 4, size[0]), max(labels.shape[2] // 4, size[1]))
+        if quarter != tuple(labels.shape[1:]):
+            labels = F.interpolate(labels[:, None].float(), size=quarter,
+                                   mode='nearest')[:, 0].long()
+    labels = labels.long()
+    classes = torch.where(labels == ignore_index, torch.full_like(labels, num_classes), labels)
+    onehot = F.one_hot(classes, num_classes + 1).permute(0, 3, 1, 2).float()  # [N, C+1, H, W]
+    if mode == 'bilinear':
+        soft = F.interpolate(onehot, size=size, mode='bilinear', align_corners=True)
+    else:
+        soft = F.adaptive_avg_pool2d(onehot, size)
+    out = soft.argmax(dim=1)  # [N, h, w]
+    return torch.where(out == num_classes, torch.full_like(out, ignore_index), out)
+
+
+class BNNeck(nn.Module):
+    """BatchNorm1d with a frozen zero bias, then a bias-free linear identity classifier."""
+
+    def __init__(self, in_channels: int, num_classes: int) -> None:
+        super().__init__()
+        self.bn = nn.BatchNorm1d(in_channels)
+        nn.init.ones_(self.bn.weight)
+        nn.init.zeros_(self.bn.bias)
+        self.bn.bias.requires_grad_(False)
+        self.fc = nn.Linear(in_channels, num_classes, bias=False)
+        nn.init.normal_(self.fc.weight, std=0.001)
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
+        """Return the BN'd features ``[N, D]`` and the identity logits ``[N, num_classes]``."""
+        bn_x = self.bn(x)
+        return bn_x, self.fc(bn_x)
+
+
+def _dim_reduction(in_channels: int, out_channels: Optional[int]) -> nn.Module:
+    """Linear-BN-ReLU from ``in_channels`` to ``out_channels`` (identity when None)."""
+    if out_channels is None:
+        return nn.Identity()
+    layer = nn.Sequential(
+        nn.Linear(in_channels, out_channels), nn.BatchNorm1d(out_channels), nn.ReLU(inplace=True))
+    nn.init.normal_(layer[0].weight, std=0.01)
+    nn.init.zeros_(layer[0].bias)
+    return layer
+
+
+def _check_gilt(weights: Optional[dict]) -> Dict[str, Dict[str, float]]:
+    """Validate a GiLt weight table, keys 'global', 'foreground', 'concat', 'parts'."""
+    if weights is None:
+        return copy.deepcopy(GILT_WEIGHTS)
+    if not isinstance(weights, dict) or set(weights) != set(EMBEDDING_KEYS):
+        got = sorted(weights) if isinstance(weights, dict) else type(weights).__name__
+        raise ValueError(f'gilt_weights must be a dict with exactly the keys {EMBEDDING_KEYS}, '
+                         f'each dict(id=..., tri=...); got {got}')
+    out = {}
+    for key in EMBEDDING_KEYS:
+        entry = weights[key]
+        if not isinstance(entry, dict) or set(entry) != {'id', 'tri'}:
+            raise ValueError(f'gilt_weights[{key!r}] must be dict(id=<float>, tri=<float>), '
+                             f'got {entry!r}')
+        if entry['id'] < 0 or entry['tri'] < 0:
+            raise ValueError(f'gilt_weights[{key!r}] must be non-negative, got {entry!r}')
+        out[key] = dict(id=float(entry['id']), tri=float(entry['tri']))
+    return out
+
+
+def _build_loss(cfg: LossCfg) -> nn.Module:
+    """Build a loss from a config dict (an ``nn.Module`` is used as is)."""
+    return cfg if isinstance(cfg, nn.Module) else MODELS.build(cfg)
+
+
+@MODELS.register_module()
+class BPBreIDHead(BaseModule):
+    """Body part-based re-identification head (BPBreID) with the GiLt loss table.
+
+    Args:
+        in_channels: channels C of the backbone map.
+        num_classes: number of training identities.
+        num_parts: K, the number of body parts; must equal the part scheme's K.
+        part_scheme: name of the part scheme (``mmreidparts.structures.part_schemes``)
+            of the labels; gives the part names of the predicted embeddings.
+        in_index: which map of the backbone's output tuple is used.
+        dim_reduce: embedding size D after the Linear-BN-ReLU reduction (512 in the
+            release), or None to keep D = C (the paper).
+        fg_pooling: 'gwap' (paper: weighted average by the foreground map) or
+            'masked_gap' (release: sum of the masked map divided by Hf * Wf).
+        visibility_mode: 'threshold' (paper) or 'argmax' (release).
+        visibility_threshold: lambda_v; a part is visible iff its max probability is
+            strictly above it.
+        gilt_weights: ``{'global': dict(id=, tri=), 'foreground': ..., 'concat': ...,
+            'parts': ...}``, the weight of the identity and triplet losses of each
+            embedding (None = GiLt: id 1 on global, foreground, concat; tri 1 on parts).
+            The parts' triplet is part-averaged, their identity loss is the mean of one
+            BNNeck classifier per part.
+        pa_loss: the body part attention loss; its ``loss_weight`` is lambda_pa (0.35).
+        id_loss: the identity loss on BNNeck logits.
+        triplet_loss: the triplet loss of the holistic embeddings (pre-BN features).
+        part_triplet_loss: the triplet loss of the part embeddings ``[N, K, D]``.
+        label_resize: how ``gt_part_map`` (input resolution) is brought to the feature
+            map: 'bilinear' (release-like, default), 'area' or 'nearest'; see
+            :func:`resize_part_labels`.
+        ignore_index: label of pixels without supervision.
+        test_foreground: 'bn' (release: the BNNeck output) or 'pre_bn' foreground
+            embedding at test time.
+        test_normalize: L2-normalise each test embedding (release default).
+        init_cfg: mmengine initialisation config; the layers are already initialised as
+            in the release when built.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 num_classes: int,
+                 num_parts: int = 8,
+                 part_scheme: str = 'bpbreid8',
+                 in_index: int = -1,
+                 dim_reduce: Optional[int] = 512,
+                 fg_pooling: str = 'gwap',
+                 visibility_mode: str = 'threshold',
+                 visibility_threshold: float = 0.4,
+                 gilt_weights: Optional[dict] = None,
+                 pa_loss: LossCfg = dict(
+                     type='BodyPartAttentionLoss', label_smoothing=0.1, loss_weight=0.35),
+                 id_loss: LossCfg = dict(type='CrossEntropyLoss', label_smoothing=0.1),
+                 triplet_loss: LossCfg = dict(type='TripletLoss', margin=0.3),
+                 part_triplet_loss: LossCfg = dict(type='PartAveragedTripletLoss', margin=0.3),
+                 label_resize: str = 'bilinear',
+                 ignore_index: int = 255,
+                 test_foreground: str = 'bn',
+                 test_normalize: bool = True,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        scheme = get_part_scheme(part_scheme)
+        if num_parts != scheme.num_parts:
+            raise ValueError(f'BPBreIDHead: num_parts={num_parts} but part scheme '
+                             f'{part_scheme!r} has K={scheme.num_parts} parts {scheme.names}')
+        for name, value, allowed in (('fg_pooling', fg_pooling, FG_POOLINGS),
+                                     ('visibility_mode', visibility_mode, VISIBILITY_MODES),
+                                     ('label_resize', label_resize, LABEL_RESIZES),
+                                     ('test_foreground', test_foreground, TEST_FOREGROUNDS)):
+            if value not in allowed:
+                raise ValueError(f'BPBreIDHead: {name} must be one of {allowed}, got {value!r}')
+        if dim_reduce is not None and dim_reduce <= 0:
+            raise ValueError(f'BPBreIDHead: dim_reduce must be a positive int or None, '
+                             f'got {dim_reduce}')
+        self.in_channels = in_channels
+        self.num_classes = num_classes
+        self.num_parts = num_parts
+        self.part_scheme = part_scheme
+        self.part_names: Tuple[str, ...] = scheme.names
+        self.in_index = in_index
+        self.embed_dim = dim_reduce or in_channels
+        self.fg_pooling = fg_pooling
+        self.visibility_mode = visibility_mode
+        self.visibility_threshold = visibility_threshold
+        self.gilt_weights = _check_gilt(gilt_weights)
+        self.label_resize = label_resize
+        self.ignore_index = ignore_index
+        self.test_foreground = test_foreground
+        self.test_normalize = test_normalize
+
+        # pixel-wise part classifier: BN2d -> 1x1 conv to K+1 classes (0 = background)
+        self.pixel_classifier = nn.Sequential(OrderedDict(
+            bn=nn.BatchNorm2d(in_channels), conv=nn.Conv2d(in_channels, num_parts + 1, 1)))
+        nn.init.ones_(self.pixel_classifier.bn.weight)
+        nn.init.zeros_(self.pixel_classifier.bn.bias)
+        nn.init.normal_(self.pixel_classifier.conv.weight, std=0.001)
+        nn.init.zeros_(self.pixel_classifier.conv.bias)
+
+        self.global_reduce = _dim_reduction(in_channels, dim_reduce)
+        self.foreground_reduce = _dim_reduction(in_channels, dim_reduce)
+        self.parts_reduce = _dim_reduction(in_channels, dim_reduce)  # shared by all parts
+
+        dim = self.embed_dim
+        w = self.gilt_weights
+        self.global_bnneck = BNNeck(dim, num_classes) if w['global']['id'] > 0 else None
+        self.foreground_bnneck = BNNeck(dim, num_classes)  # its BN also serves at test time
+        self.concat_bnneck = (BNNeck(dim * num_parts, num_classes)
+                              if w['concat']['id'] > 0 else None)
+        self.parts_bnnecks = (nn.ModuleList(BNNeck(dim, num_classes) for _ in range(num_parts))
+                              if w['parts']['id'] > 0 else None)
+
+        self.pa_loss = _build_loss(pa_loss)
+        self.id_loss = _build_loss(id_loss)
+        self.triplet_loss = _build_loss(triplet_loss)
+        self.part_triplet_loss = _build_loss(part_triplet_loss)
+
+    def _select(self, feats: Union[Tensor, Sequence[Tensor]]) -> Tensor:
+        """Pick the backbone map ``[N, C, Hf, Wf]`` the head works on."""
+        x = feats if isinstance(feats, Tensor) else feats[self.in_index]
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f'BPBreIDHead expects a feature map [N, {self.in_channels}, Hf, '
+                             f'Wf] (in_channels={self.in_channels}), got {tuple(x.shape)}')
+        return x
+
+    def forward(self, feats: Union[Tensor, Sequence[Tensor]]) -> Dict[str, Tensor]:
+        """Attention maps, visibility and embeddings of a batch.
+
+        Returns:
+            dict with 'part_logits' and 'part_maps' ``[N, K+1, Hf, Wf]`` (softmax over
+            channels, 0 = background), 'foreground_map' ``[N, Hf, Wf]``, 'visibility'
+            ``[N, K]`` bool, 'global' and 'foreground' ``[N, D]``, 'parts' ``[N, K, D]``,
+            'concat' ``[N, K*D]`` (pre-BN) and 'bn_foreground' ``[N, D]``.
+        """
+        x = self._select(feats)  # [N, C, Hf, Wf]
+        num = x.shape[0]
+        logits = self.pixel_classifier(x)  # [N, K+1, Hf, Wf]
+        maps = logits.softmax(dim=1)  # [N, K+1, Hf, Wf]
+        part_maps = maps[:, 1:]  # [N, K, Hf, Wf]
+        fg_map = part_maps.max(dim=1, keepdim=True).values  # [N, 1, Hf, Wf]
+
+        f_global = x.mean(dim=(2, 3))  # [N, C]
+        if self.fg_pooling == 'gwap':
+            f_fg = weighted_average_pool(x, fg_map)[:, 0]  # [N, C]
+        else:
+            f_fg = masked_average_pool(x, fg_map)[:, 0]  # [N, C]
+        f_parts = weighted_average_pool(x, part_maps)  # [N, K, C]
+
+        f_global = self.global_reduce(f_global)  # [N, D]
+        f_fg = self.foreground_reduce(f_fg)  # [N, D]
+        f_parts = self.parts_reduce(f_parts.flatten(0, 1)).view(num, self.num_parts, -1)
+        bn_fg, _ = self.foreground_bnneck(f_fg)  # [N, D]
+        return {
+            'part_logits': logits,
+            'part_maps': maps,
+            'foreground_map': fg_map[:, 0],
+            'visibility': part_visibility(maps, self.visibility_mode, self.visibility_threshold),
+            'global': f_global,
+            'foreground': f_fg,
+            'parts': f_parts,  # [N, K, D]
+            'concat': f_parts.flatten(1),  # [N, K*D], parts in order
+            'bn_foreground': bn_fg,
+        }
+
+    def part_targets(self, data_samples: Sequence[ReIDDataSample], size: Tuple[int, int],
+                     device: torch.device) -> Tensor:
+        """Stack the samples' ``gt_part_map`` and bring them to the feature size ``[N, h, w]``."""
+        maps = []
+        for i, sample in enumerate(data_samples):
+            if 'gt_part_map' not in sample:
+                raise KeyError(f'BPBreIDHead: data sample {i} '
+                               f'({sample.metainfo.get("img_path", "no img_path")}) has no '
+                               'gt_part_map; the body part attention loss needs part labels '
+                               '(load them in the training pipeline, or set the pa_loss '
+                               'loss_weight to 0)')
+            maps.append(sample.gt_part_map.data.reshape(-1, *sample.gt_part_map.shape[-2:]))
+        labels = torch.stack([m[0] for m in maps]).to(device).long()  # [N, H, W]
+        labelled = labels[labels != self.ignore_index]
+        if labelled.numel():
+            low, high = int(labelled.min()), int(labelled.max())
+            if low < 0 or high > self.num_parts:
+                bad = high if high > self.num_parts else low
+                raise ValueError(
+                    f'BPBreIDHead: gt_part_map holds the id {bad} (max id {high}), but the '
+                    f'head has K={self.num_parts} parts (part_scheme {self.part_scheme!r}); '
+                    f'ids must be 0 (background), 1..{self.num_parts} or {self.ignore_index} '
+                    '(ignored)')
+        return resize_part_labels(labels, size, self.num_parts + 1, self.label_resize,
+                                  self.ignore_index)
+
+    def loss(self, feats: Union[Tensor, Sequence[Tensor]],
+             data_samples: Sequence[ReIDDataSample]) -> Dict[str, Tensor]:
+        """Training losses: 'loss_pa' and the non-zero terms of the GiLt weight table."""
+        out = self(feats)
+        device = out['part_logits'].device
+        labels = gather_labels(data_samples, self.num_classes, device)  # [N]
+        losses: Dict[str, Tensor] = {}
+        if getattr(self.pa_loss, 'loss_weight', 1.0) != 0:
+            target = self.part_targets(data_samples, out['part_logits'].shape[-2:], device)
+            losses['loss_pa'] = self.pa_loss(out['part_logits'], target)
+
+        necks = dict(zip(('global', 'foreground', 'concat'),
+                         (self.global_bnneck, self.foreground_bnneck, self.concat_bnneck)))
+        for key, neck in necks.items():
+            weights = self.gilt_weights[key]
+            if weights['id'] > 0:
+                _, logits = neck(out[key])
+                losses[f'loss_id_{key}'] = weights['id'] * self.id_loss(logits, labels)
+            if weights['tri'] > 0:
+                losses[f'loss_tri_{key}'] = weights['tri'] * self.triplet_loss(out[key], labels)
+
+        weights = self.gilt_weights['parts']
+        if weights['id'] > 0:
+            part_losses = [self.id_loss(neck(out['parts'][:, k])[1], labels)
+                           for k, neck in enumerate(self.parts_bnnecks)]
+            losses['loss_id_parts'] = weights['id'] * torch.stack(part_losses).mean()
+        if weights['tri'] > 0:
+            losses['loss_tri_parts'] = weights['tri'] * self.part_triplet_loss(
+                out['parts'], labels)
+        return losses
+
+    @property
+    def embedding_names(self) -> Tuple[str, ...]:
+        """Names of the test embeddings: 'foreground', then the K part names."""
+        return ('foreground', ) + tuple(self.part_names)
+
+    def predict(self, feats: Union[Tensor, Sequence[Tensor]],
+                data_samples: Optional[List[ReIDDataSample]] = None) -> List[ReIDDataSample]:
+        """Fill each sample with embeddings ``[1+K, D]`` (foreground, parts) and visibility."""
+        out = self(feats)
+        fg = out['bn_foreground'] if self.test_foreground == 'bn' else out['foreground']
+        embeddings = torch.cat([fg[:, None], out['parts']], dim=1)  # [N, 1+K, D]
+        if self.test_normalize:
+            embeddings = F.normalize(embeddings, dim=2)
+        ones = embeddings.new_ones(embeddings.shape[0], 1)
+        visibility = torch.cat([ones, out['visibility'].to(embeddings.dtype)], dim=1)  # [N, 1+K]
+        if data_samples is None:
+            data_samples = [ReIDDataSample() for _ in range(embeddings.shape[0])]
+        if len(data_samples) != embeddings.shape[0]:
+            raise ValueError(f'BPBreIDHead.predict: {len(data_samples)} data samples for a '
+                             f'batch of {embeddings.shape[0]} images')
+        names = self.embedding_names
+        for sample, emb, vis in zip(data_samples, embeddings, visibility):
+            sample.set_prediction(emb, vis, names)
+        return list(data_samples)

@@ -1,0 +1,138 @@
+"""Safe loading of backbone weights: ``weights_only`` unpickling, layout checks, clear errors.
+
+Checkpoints are untrusted input, so they are always read with
+``torch.load(..., weights_only=True)``. A state dict may be a plain dict of tensors, or be
+wrapped under ``state_dict`` / ``model``; a classifier checkpoint's ``backbone.*`` keys are
+used when present (OpenMMLab ImageNet checkpoints), and torchvision layouts are converted.
+"""
+import os
+import pickle
+from collections import OrderedDict
+from typing import Dict, Mapping, Optional, Union
+
+import torch
+from torch import Tensor, nn
+
+from .torchvision_converter import detect_layout, few_keys, torchvision_to_mmpretrain
+
+PathOrUrl = Union[str, os.PathLike]
+
+
+def _is_url(source: str) -> bool:
+    """Whether ``source`` is an http(s) address."""
+    return source.startswith(('http://', 'https://'))
+
+
+def load_checkpoint_file(source: PathOrUrl, map_location: str = 'cpu') -> Mapping:
+    """Read a checkpoint from a local file or an http(s) URL with ``weights_only=True``."""
+    source = os.fspath(source)
+    try:
+        if _is_url(source):
+            return torch.hub.load_state_dict_from_url(
+                source, map_location=map_location, weights_only=True)
+        if not os.path.isfile(source):
+            raise FileNotFoundError(f'checkpoint file not found: {source}')
+        return torch.load(source, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise ValueError(
+            f'{source}: cannot be read with weights_only=True; a checkpoint must hold only '
+            f'tensors and plain Python containers (a plain state_dict): {err}') from err
+
+
+def extract_state_dict(checkpoint: Mapping,
+                       source: str = 'checkpoint',
+                       prefix: Optional[str] = None) -> 'OrderedDict[str, Tensor]':
+    """Get the backbone's tensors out of a loaded checkpoint.
+
+    Args:
+        checkpoint: the loaded object (a state dict, or a dict with ``state_dict`` or
+            ``model``).
+        source: the file or URL, named in error messages.
+        prefix: keep only the keys that start with it, without it (e.g. ``'backbone.'``).
+            When None and some keys start with ``backbone.``, those are used.
+    """
+    if not isinstance(checkpoint, Mapping):
+        raise TypeError(f'{source}: expected a dict of tensors, got {type(checkpoint).__name__}')
+    state = checkpoint
+    for wrapper in ('state_dict', 'model'):
+        if isinstance(state.get(wrapper), Mapping):
+            state = state[wrapper]
+            break
+    state = OrderedDict((k[len('module.'):] if k.startswith('module.') else k, v)
+                        for k, v in state.items())
+    if prefix is None and any(k.startswith('backbone.') for k in state):
+        prefix = 'backbone.'
+    if prefix:
+        state = OrderedDict((k[len(prefix):], v) for k, v in state.items()
+                            if k.startswith(prefix))
+        if not state:
+            raise KeyError(f'{source}: no key starts with the prefix "{prefix}"')
+    not_tensors = [k for k, v in state.items() if not isinstance(v, Tensor)]
+    if not_tensors:
+        raise TypeError(f'{source}: entries that are not tensors: {few_keys(not_tensors)}')
+    return state
+
+
+def check_state_dict_matches(module: nn.Module, state: Mapping[str, Tensor],
+                             source: str) -> None:
+    """Raise a KeyError naming ``source`` and a few keys if ``state`` does not fit ``module``.
+
+    Only ``num_batches_tracked`` counters may be absent from the checkpoint.
+    """
+    own = module.state_dict()
+    missing = [k for k in own if k not in state and not k.endswith('num_batches_tracked')]
+    unexpected = [k for k in state if k not in own]
+    mismatched = [f'{k} {tuple(v.shape)} vs {tuple(own[k].shape)}'
+                  for k, v in state.items() if k in own and v.shape != own[k].shape]
+    problems = []
+    if missing:
+        problems.append(f'missing keys ({len(missing)}): {few_keys(missing)}')
+    if unexpected:
+        problems.append(f'unexpected keys ({len(unexpected)}): {few_keys(unexpected)}')
+    if mismatched:
+        problems.append(f'shape mismatches, checkpoint vs model ({len(mismatched)}): '
+                        f'{few_keys(mismatched)}')
+    if problems:
+        raise KeyError(f'{source}: the weights do not fit {type(module).__name__}: ' +
+                       '; '.join(problems))
+
+
+def load_backbone_weights(module: nn.Module,
+                          source: PathOrUrl,
+                          arch: Optional[str] = None,
+                          prefix: Optional[str] = None) -> Dict[str, Tensor]:
+    """Load every weight of ``module`` from a file or URL, converting torchvision layouts.
+
+    Args:
+        module: the backbone.
+        source: local path or http(s) URL of the checkpoint.
+        arch: 'mobilenet_v2' or 'resnet' to accept torchvision's layout of that network.
+        prefix: the key prefix of the backbone in the checkpoint (see
+            :func:`extract_state_dict`).
+
+    Returns:
+        The state dict that was loaded (mmpretrain layout).
+    """
+    source = os.fspath(source)
+    state = extract_state_dict(load_checkpoint_file(source), source, prefix)
+    layout = detect_layout(state)
+    if layout != 'mmpretrain':
+        wanted = layout[len('torchvision_'):]
+        if arch != wanted:
+            raise KeyError(f'{source}: holds {wanted} weights in torchvision layout, but '
+                           f'{type(module).__name__} expects {arch or "mmpretrain"} weights')
+        state = torchvision_to_mmpretrain(state, wanted, source)
+    check_state_dict_matches(module, state, source)
+    module.load_state_dict(state, strict=False)
+    return state
+
+
+def pretrained_source(init_cfg: object) -> Optional[dict]:
+    """Return the ``Pretrained`` entry of an ``init_cfg`` (a dict or a list of dicts), if any."""
+    cfgs = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
+    for cfg in cfgs:
+        if isinstance(cfg, Mapping) and cfg.get('type') == 'Pretrained':
+            if not cfg.get('checkpoint'):
+                raise KeyError(f'init_cfg {dict(cfg)} of type Pretrained needs a "checkpoint"')
+            return dict(cfg)
+    return None

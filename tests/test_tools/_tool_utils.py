@@ -1,0 +1,35 @@
+"""Helpers of the tools' integration tests: run a tool the way a user does."""
+import os
+import os.path as osp
+import subprocess
+import sys
+from typing import List
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TINY_CFG = osp.join(ROOT, 'tests', 'data', 'configs', 'tiny_bot.py')
+
+
+
+
+def data_root_options(root: str) -> List[str]:
+    """``--cfg-options`` pointing every dataloader at ``root``."""
+    return [f'{k}.dataset.data_root={root}'
+            for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+
+
+def run_tool(args: List[str], timeout: int = 300, extra_pythonpath: str = '',
+             check: bool = True) -> subprocess.CompletedProcess:
+    """Run a command from the repository root with the test interpreter; return the result."""
+    env = dict(os.environ)
+    env['OMP_NUM_THREADS'] = '1'
+    env['PYTHON'] = sys.executable
+    paths = [ROOT] + ([extra_pythonpath] if extra_pythonpath else [])
+    env['PYTHONPATH'] = os.pathsep.join(paths + [env.get('PYTHONPATH', '')])
+    if args[0].endswith('.py'):
+        args = [sys.executable] + args
+    proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f'{" ".join(args)} failed ({proc.returncode}):\n'
+                             f'{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}')
+    return proc

@@ -1,0 +1,162 @@
+"""Draw the body part attention maps of a part-attention model (BPBreID) on images.
+
+    python tools/analysis_tools/visualize_part_attention.py CONFIG CHECKPOINT \
+        --images a.jpg b.jpg --out sheet.png
+
+One row per image: the image, its foreground map, then each of the K part maps over
+the image, titled with the part name, the part's visibility (1/0) and its maximum
+probability. The images go through the config's test pipeline and the model's data
+preprocessor, exactly as at test time; the head must return ``part_maps`` and
+``visibility`` from ``head(feats)`` (``BPBreIDHead`` does).
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+from typing import List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.dataset import Compose
+
+from mmreidparts.registry import MODELS
+from mmreidparts.utils import load_reid_checkpoint, register_all_modules
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """Command-line arguments."""
+    parser = argparse.ArgumentParser(description='Sheet of body part attention maps.')
+    parser.add_argument('config', help='model config file')
+    parser.add_argument('checkpoint', help='checkpoint of the model')
+    parser.add_argument('--images', nargs='+', required=True, help='image files')
+    parser.add_argument('--out', required=True, help='output image (e.g. sheet.png)')
+    parser.add_argument('--alpha', type=float, default=0.5,
+                        help='opacity of the attention maps over the image')
+    parser.add_argument('--device', default='cpu', help='torch device')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value')
+    return parser.parse_args(argv)
+
+
+def _test_pipeline(cfg: Config) -> list:
+    """The test pipeline of a config (``test_dataloader`` or ``test_pipeline``)."""
+    loader = cfg.get('test_dataloader') or cfg.get('val_dataloader')
+    if loader is not None and loader.get('dataset', {}).get('pipeline'):
+        return list(loader['dataset']['pipeline'])
+    if cfg.get('test_pipeline'):
+        return list(cfg['test_pipeline'])
+    raise KeyError('the config has neither test_dataloader.dataset.pipeline nor test_pipeline')
+
+
+@torch.no_grad()
+def part_attention(model: torch.nn.Module, pipeline: Compose,
+                   paths: Sequence[str]) -> Tuple[List[np.ndarray], np.ndarray, np.ndarray]:
+    """Run the model on image files.
+
+    Returns:
+        the network inputs as RGB uint8 images ``[H, W, 3]``, the attention maps
+        ``[N, K+1, Hf, Wf]`` and the part visibility ``[N, K]``.
+    """
+    records = []
+    for path in paths:
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'image not found: {path}')
+        records.append(pipeline(dict(img_path=osp.abspath(path), pid=-1, camid=-1,
+                                     gt_label=-1, is_query=False, part_map_path=None,
+                                     part_scheme=None)))
+    batch = dict(inputs=[r['inputs'] for r in records],
+                 data_samples=[r['data_samples'] for r in records])
+    data = model.data_preprocessor(batch, False)
+    out = model.head(model.extract_feat(data['inputs']))
+    if not isinstance(out, dict) or 'part_maps' not in out or 'visibility' not in out:
+        raise TypeError(f'{type(model.head).__name__}(feats) must return a dict with '
+                        '"part_maps" and "visibility" (a part attention head such as '
+                        'BPBreIDHead)')
+    images = [r['inputs'].permute(1, 2, 0).numpy()[..., ::-1].copy() for r in records]  # BGR
+    return images, out['part_maps'].float().cpu().numpy(), out['visibility'].cpu().numpy()
+
+
+def draw_sheet(images: Sequence[np.ndarray], maps: np.ndarray, visibility: np.ndarray,
+               part_names: Sequence[str], out_path: str, alpha: float = 0.5,
+               titles: Optional[Sequence[str]] = None) -> None:
+    """Save a grid: per row an image, its foreground map and its K part maps.
+
+    Args:
+        images: N RGB uint8 images ``[H, W, 3]``.
+        maps: ``[N, K+1, Hf, Wf]`` attention maps (channel 0 = background).
+        visibility: ``[N, K]`` part visibility (bool or 0/1).
+        part_names: the K part names.
+        out_path: the image file to write.
+        alpha: opacity of the maps over the images.
+        titles: N row titles (default: 'image i').
+    """
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    num, channels = maps.shape[:2]
+    num_parts = channels - 1
+    if len(images) != num or visibility.shape != (num, num_parts):
+        raise ValueError(f'draw_sheet: {len(images)} images, maps {maps.shape} and '
+                         f'visibility {visibility.shape} do not match')
+    if len(part_names) != num_parts:
+        raise ValueError(f'draw_sheet: {len(part_names)} part names for K={num_parts} maps')
+    titles = list(titles) if titles is not None else [f'image {i}' for i in range(num)]
+    cols = num_parts + 2
+    fig, axes = plt.subplots(num, cols, figsize=(1.6 * cols, 3.2 * num), squeeze=False)
+    cmap = plt.get_cmap('jet')
+    for i, image in enumerate(images):
+        height, width = image.shape[:2]
+        panels = [(None, titles[i])]
+        panels.append((maps[i, 1:].max(axis=0), 'foreground'))
+        for k in range(num_parts):
+            vis = int(bool(visibility[i, k]))
+            panels.append((maps[i, k + 1],
+                           f'{part_names[k]}\nv={vis} max={maps[i, k + 1].max():.2f}'))
+        for j, (heat, title) in enumerate(panels):
+            ax = axes[i, j]
+            if heat is None:
+                ax.imshow(image)
+            else:
+                heat = cv2.resize(heat.astype(np.float32), (width, height),
+                                  interpolation=cv2.INTER_LINEAR)
+                color = (cmap(np.clip(heat, 0, 1))[..., :3] * 255).astype(np.float32)
+                ax.imshow((image * (1 - alpha) + color * alpha).astype(np.uint8))
+            ax.set_title(title, fontsize=7,
+                         color='black' if j < 2 or visibility[i, j - 2] else 'gray')
+            ax.axis('off')
+    fig.tight_layout()
+    out_dir = osp.dirname(osp.abspath(out_path))
+    os.makedirs(out_dir, exist_ok=True)
+    fig.savefig(out_path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Build the model, run it on the images and save the sheet."""
+    args = parse_args(argv)
+    if not osp.isfile(args.config):
+        raise FileNotFoundError(f'config file not found: {args.config}')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    register_all_modules(init_default_scope=True)
+    model = MODELS.build(cfg.model)
+    load_reid_checkpoint(model, args.checkpoint)
+    model.to(args.device).eval()
+    part_names = getattr(model.head, 'part_names', None)
+    if part_names is None:
+        raise TypeError(f'{type(model.head).__name__} has no part_names: not a part '
+                        'attention head')
+    pipeline = Compose(_test_pipeline(cfg))
+    images, maps, visibility = part_attention(model, pipeline, args.images)
+    draw_sheet(images, maps, visibility, part_names, args.out, args.alpha,
+               [osp.basename(p) for p in args.images])
+    print(f'saved {args.out}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

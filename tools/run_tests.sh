@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Set up the environment (tools/setup_env.sh) and run the style checks and the test suite.
+#   bash tools/run_tests.sh [pytest arguments]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+# the label-generation extra (mediapipe) is installed so that its backend is tested too
+EXTRAS=${EXTRAS:-labels} bash tools/setup_env.sh
+venv=${MMREIDPARTS_VENV:-$root/.venv}
+echo "[tests] ruff (style and import order)"
+"$venv/bin/ruff" check mmreidparts tools tests configs projects
+echo "[tests] pytest"
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+exec "$venv/bin/python" -m pytest tests -q -p no:cacheprovider "$@"
