@@ -57,10 +57,14 @@ def load_state_dict_file(path: str, map_location: str = 'cpu') -> Tuple[Dict, Di
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # noqa: BLE001 - re-raised with the file name
+        text = str(e)
+        reason = next((ln.strip() for ln in text.splitlines() if 'Unsupported global' in ln),
+                      text.splitlines()[0] if text else type(e).__name__)
         raise RuntimeError(
-            f'cannot read checkpoint {path}: {type(e).__name__}: {str(e).splitlines()[0]}. '
-            'Checkpoints are loaded with weights_only=True: a file that needs arbitrary '
-            'pickled objects is refused; convert it to a plain state_dict first.') from e
+            f'cannot read checkpoint {path}: {reason}. Checkpoints are loaded with '
+            'weights_only=True, so a file that needs other pickled objects than tensors and '
+            'plain data is refused; save a plain state_dict (e.g. with '
+            'mmreidparts.utils.save_zoo_checkpoint) from a trusted environment.') from e
     if not isinstance(ckpt, dict):
         raise RuntimeError(f'checkpoint {path} holds a {type(ckpt).__name__}, expected a dict')
     if 'state_dict' in ckpt:

@@ -52,6 +52,6 @@ def draw_ranked_list(query_imgs: Sequence[np.ndarray],
             x = gap + (j + 1) * tw
             sheet[y:y + th, x:x + tw] = _tile(img, tile_size, border, colour)
             if distances is not None:
-                cv2.putText(sheet, f'{distances[i, j]:.2f}', (x + 2, y + th + 12), font, 0.35,
+                cv2.putText(sheet, f'{distances[i, j]:.3g}', (x + 2, y + th + 12), font, 0.35,
                             (0, 0, 0), 1)
     return sheet

@@ -6,21 +6,22 @@ Example (Occluded-Duke test split, 9 embeddings of 512-d):
         --parts 9 --dim 512 --threads 2
 
 Prints the wall time of the distance step and of the ranking step, the peak resident
-memory above the features (process RSS sampled in a thread), and the GFLOP/s of the
-distance step next to plain ``torch.matmul`` calls of the same shapes (``[chunk, D] x
-[D, G]`` per part, the same total FLOPs, same chunking) timed the same way.
+memory above the features (process RSS sampled in a thread, and the ``ru_maxrss``
+delta), and the GFLOP/s of the distance step next to plain ``torch.matmul`` calls of
+the same shapes (``[chunk, D] x [D, G]`` per part, the same total FLOPs, same chunking),
+timed chunk by chunk right next to each other because other processes share the CPU.
 """
 import argparse
 import os
 import resource
 import threading
 import time
-from typing import Dict
+from typing import Dict, Tuple
 
 import psutil
 import torch
 
-from mmreidparts.evaluation.functional import auto_chunk_size, part_rank_metrics
+from mmreidparts.evaluation import functional as F
 
 
 class PeakRSS:
@@ -72,19 +73,43 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def matmul_reference(q_emb: torch.Tensor, g_emb: torch.Tensor, chunk: int) -> float:
-    """Seconds of plain ``[chunk, D] x [D, G]`` matmuls per part over all queries."""
+def paired_timing(q_emb: torch.Tensor, q_vis: torch.Tensor, g_emb: torch.Tensor,
+                  g_vis: torch.Tensor, chunk: int, metric: str,
+                  normalize: bool) -> Tuple[float, float]:
+    """Seconds of the distance step and of plain matmuls of the same shapes, chunk by chunk.
+
+    For each query chunk both are timed back to back (in alternating order), so that
+    they see the same machine load. The plain reference is ``[chunk, D] x [D, G]`` per
+    part into a reused output (the same FLOPs as the distance step); the distance step
+    includes the one-off gallery preparation.
+    """
     num_q, parts, _ = q_emb.shape
     # strided views (rows of one part, unit stride along D): BLAS reads them without copies
     q_parts = [q_emb[:, p] for p in range(parts)]  # P x [Q, D]
     g_parts = [g_emb[:, p] for p in range(parts)]  # P x [G, D]
-    out = q_emb.new_empty(min(chunk, num_q), g_emb.shape[0])
+    rows = min(chunk, num_q)
+    ref_out = q_emb.new_empty(rows, g_emb.shape[0])
+    out = q_emb.new_empty(rows, g_emb.shape[0])
+    scratch = q_emb.new_empty(rows, g_emb.shape[0])
     tic = time.perf_counter()
-    for start in range(0, num_q, chunk):
+    g_op = F.prepare_operand(g_emb, g_vis, metric, normalize, side='gallery')
+    t_dist, t_ref = time.perf_counter() - tic, 0.0
+    for i, start in enumerate(range(0, num_q, chunk)):
         stop = min(start + chunk, num_q)
-        for p in range(parts):
-            torch.matmul(q_parts[p][start:stop], g_parts[p].t(), out=out[:stop - start])
-    return time.perf_counter() - tic
+        n = stop - start
+        for step in ((0, 1) if i % 2 == 0 else (1, 0)):
+            tic = time.perf_counter()
+            if step == 0:
+                for p in range(parts):
+                    torch.matmul(q_parts[p][start:stop], g_parts[p].t(), out=ref_out[:n])
+                t_ref += time.perf_counter() - tic
+            else:
+                q_op = F.prepare_operand(q_emb[start:stop], q_vis[start:stop], metric,
+                                         normalize, side='query')
+                F.operand_distance(q_op, q_vis[start:stop], g_op, g_vis, metric,
+                                   out=out[:n], buffer=scratch[:n])
+                t_dist += time.perf_counter() - tic
+    return t_dist, t_ref
 
 
 def main() -> None:
@@ -104,22 +129,19 @@ def main() -> None:
     q_pids = g_pids[torch.randint(0, ng, (nq, ), generator=gen)]
     q_cams = torch.randint(0, num_cams, (nq, ), generator=gen)
     g_cams = torch.randint(0, num_cams, (ng, ), generator=gen)
-    chunk = args.chunk_size or auto_chunk_size(ng)
+    chunk = args.chunk_size or F.auto_chunk_size(ng)
     feat_bytes = sum(t.numel() * t.element_size() for t in (q_emb, g_emb, q_vis, g_vis))
 
-    # the plain matmul is timed right before and right after the evaluator, so that
-    # both see the same machine load (other processes share the CPU)
-    ref_before = None if args.skip_matmul else matmul_reference(q_emb, g_emb, chunk)
     process = psutil.Process(os.getpid())
     rss_before = process.memory_info().rss
     maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     timings: Dict[str, float] = {}
     with PeakRSS() as peak:
         tic = time.perf_counter()
-        result = part_rank_metrics(q_emb, q_vis, q_pids, q_cams, g_emb, g_vis, g_pids,
-                                   g_cams, metric=args.metric, normalize=args.normalize,
-                                   protocol=args.protocol, chunk_size=chunk,
-                                   timings=timings)
+        result = F.part_rank_metrics(q_emb, q_vis, q_pids, q_cams, g_emb, g_vis, g_pids,
+                                     g_cams, metric=args.metric, normalize=args.normalize,
+                                     protocol=args.protocol, chunk_size=chunk,
+                                     timings=timings)
         total = time.perf_counter() - tic
     maxrss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
@@ -136,14 +158,14 @@ def main() -> None:
           f'{timings["ranking"]:.2f} s')
     print(f'peak memory above features: {(peak.peak - rss_before) / gib:.3f} GiB (RSS '
           f'sampled), {max(0, maxrss_after - maxrss_before) / gib:.3f} GiB (ru_maxrss delta)')
-    dist_gflops = flops / timings['distance'] / 1e9
-    print(f'distance step: {dist_gflops:.1f} GFLOP/s ({flops / 1e9:.1f} GFLOP, gallery '
-          'preparation included)')
-    if ref_before is not None:
-        ref_after = matmul_reference(q_emb, g_emb, chunk)
-        ref_gflops = flops / ((ref_before + ref_after) / 2) / 1e9
-        print(f'plain matmul: {ref_before:.2f} s before, {ref_after:.2f} s after, '
-              f'{ref_gflops:.1f} GFLOP/s; distance / matmul = {dist_gflops / ref_gflops:.2f}')
+    print(f'distance step: {flops / timings["distance"] / 1e9:.1f} GFLOP/s '
+          f'({flops / 1e9:.1f} GFLOP, gallery preparation included)')
+    if not args.skip_matmul:
+        t_dist, t_ref = paired_timing(q_emb, q_vis, g_emb, g_vis, chunk, args.metric,
+                                      args.normalize)
+        print(f'paired, chunk by chunk: distance step {t_dist:.2f} s = '
+              f'{flops / t_dist / 1e9:.1f} GFLOP/s, plain matmul {t_ref:.2f} s = '
+              f'{flops / t_ref / 1e9:.1f} GFLOP/s; distance / matmul = {t_ref / t_dist:.2f}')
     print(f'load average: {" ".join(f"{x:.2f}" for x in os.getloadavg())}')
 
 

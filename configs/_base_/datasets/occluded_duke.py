@@ -1,35 +1,7 @@
+_base_ = ['./market_layout.py']
+
 dataset_type = 'OccludedDuke'
 data_root = 'data/Occluded_Duke'
-img_size = (256, 128)  # (H, W)
-
-train_pipeline = [
-    dict(type='LoadReIDImage'),
-    dict(type='ReIDResize', scale=img_size),
-    dict(type='PadRandomCrop', padding=10),
-    dict(type='ReIDRandomFlip', prob=0.5),
-    dict(type='RandomErasing', prob=0.5),
-    dict(type='PackReIDInputs'),
-]
-test_pipeline = [
-    dict(type='LoadReIDImage'),
-    dict(type='ReIDResize', scale=img_size),
-    dict(type='PackReIDInputs'),
-]
-
-batch_size = 64  # P x K = 16 identities x 4 images
-train_dataloader = dict(
-    batch_size=batch_size,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='IdentitySampler', num_instances=4, batch_size=batch_size),
-    dataset=dict(type=dataset_type, data_root=data_root, mode='train', pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=128,
-    num_workers=4,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type=dataset_type, data_root=data_root, mode='test', pipeline=test_pipeline))
+train_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root))
+val_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='ReIDMetric', metric='euclidean', protocol='market')
-test_evaluator = val_evaluator

@@ -1,5 +1,7 @@
 # The embedded synthetic pedestrians (Market-1501 layout, exact part labels), generated with
 #   python tools/dataset_converters/generate_synthetic.py data/synthetic
+_base_ = ['./market_layout.py']
+
 dataset_type = 'SyntheticPedestrians'
 data_root = 'data/synthetic'
 img_size = (128, 64)  # (H, W): the generator's default image size
@@ -17,21 +19,10 @@ test_pipeline = [
     dict(type='ReIDResize', scale=img_size),
     dict(type='PackReIDInputs'),
 ]
-
-batch_size = 64  # P x K = 16 identities x 4 images
 train_dataloader = dict(
-    batch_size=batch_size,
     num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='IdentitySampler', num_instances=4, batch_size=batch_size),
-    dataset=dict(type=dataset_type, data_root=data_root, mode='train', pipeline=train_pipeline))
+    dataset=dict(type=dataset_type, data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=128,
     num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type=dataset_type, data_root=data_root, mode='test', pipeline=test_pipeline))
+    dataset=dict(type=dataset_type, data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='ReIDMetric', metric='euclidean', protocol='market')
-test_evaluator = val_evaluator

@@ -1,0 +1,17 @@
+# BPBreID on MobileNetV2 (last stride 1: 1280 channels at stride 16), small enough for a
+# CPU. ImageNet weights as in bot_mobilenetv2.py; CPU studies train it from scratch.
+_base_ = ['./bpbreid_r50.py']
+
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='MobileNetV2ReID',
+        widen_factor=1.0,
+        last_stride=1,
+        out_indices=(7, ),
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='https://download.openmmlab.com/mmclassification/v0/mobilenet_v2/'
+            'mobilenet_v2_batch256_imagenet_20200708-3b2dc3af.pth',
+            prefix='backbone.')),
+    head=dict(in_channels=1280))

@@ -1,0 +1,8 @@
+# K ablation (Occluded-Duke, ResNet-50, 256x128): K=3 parts (bpbreid3):
+#   head, torso+arms, legs+feet.
+# Labels: <data_root>/masks/bpbreid3/... (generate_part_labels.py --schemes bpbreid3).
+_base_ = ['./bpbreid_r50_1xb64_occluded_duke.py']
+
+part_scheme = 'bpbreid3'
+model = dict(head=dict(num_parts=3, part_scheme=part_scheme))
+train_dataloader = dict(dataset=dict(part_labels=dict(scheme=part_scheme)))

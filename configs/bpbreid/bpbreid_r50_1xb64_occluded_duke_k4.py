@@ -1,0 +1,8 @@
+# K ablation (Occluded-Duke, ResNet-50, 256x128): K=4 parts (bpbreid4):
+#   head, torso, arms, legs+feet.
+# Labels: <data_root>/masks/bpbreid4/... (generate_part_labels.py --schemes bpbreid4).
+_base_ = ['./bpbreid_r50_1xb64_occluded_duke.py']
+
+part_scheme = 'bpbreid4'
+model = dict(head=dict(num_parts=4, part_scheme=part_scheme))
+train_dataloader = dict(dataset=dict(part_labels=dict(scheme=part_scheme)))

@@ -1,0 +1,11 @@
+# BPBreID on P-DukeMTMC-reID: ResNet-50 (ImageNet, last stride 1), 256x128,
+# K=8 parts (bpbreid8); GiLt losses + body part attention loss (0.35), PK 16x4,
+# Adam 3.5e-4, 120 epochs.
+_base_ = [
+    '../_base_/models/bpbreid_r50.py',
+    '../_base_/datasets/p_dukemtmc.py',
+    '../_base_/schedules/bpbreid_120e.py',
+    '../_base_/default_runtime.py',
+]
+
+model = dict(head=dict(num_classes=665, num_parts=8, part_scheme='bpbreid8'))

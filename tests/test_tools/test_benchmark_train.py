@@ -1,0 +1,114 @@
+"""tools/analysis_tools/benchmark_train.py: the random batch, the two steps, the report."""
+import importlib.util
+import json
+import os.path as osp
+import re
+
+import pytest
+import torch
+from _tool_utils import ROOT, run_tool
+from mmengine.config import Config
+
+TOOL = osp.join(ROOT, 'tools', 'analysis_tools', 'benchmark_train.py')
+BP_SYNTHETIC = osp.join(ROOT, 'configs', 'bpbreid', 'bpbreid_mobilenetv2_1xb64_synthetic.py')
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location('benchmark_train', TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def tool():
+    return load_tool()
+
+
+@pytest.fixture()
+def tiny_bpbreid_cfg(tmp_path) -> str:
+    """BPBreID (K=8) on a quarter-width MobileNetV2 at 64x32, 8 training classes."""
+    path = tmp_path / 'tiny_bpbreid.py'
+    path.write_text(
+        f"_base_ = ['{BP_SYNTHETIC}']\n"
+        "model = dict(backbone=dict(widen_factor=0.25), head=dict(num_classes=8))\n"
+        "train_pipeline = [dict(type='LoadReIDImage'), dict(type='LoadPartLabel'),\n"
+        "                  dict(type='ReIDResize', scale=(64, 32)),\n"
+        "                  dict(type='PackReIDInputs')]\n"
+        "train_dataloader = dict(dataset=dict(pipeline=train_pipeline))\n")
+    return str(path)
+
+
+def test_make_batch_is_pk_with_part_maps(tool):
+    batch = tool.make_batch(8, (16, 8), num_classes=10, num_parts=5, num_instances=4, seed=3)
+    labels = [int(s.gt_label) for s in batch['data_samples']]
+    assert labels[:4] == [labels[0]] * 4 and labels[4:] == [labels[4]] * 4
+    assert labels[0] != labels[4] and all(0 <= x < 10 for x in labels)
+    maps = torch.stack([s.gt_part_map.data.reshape(16, 8) for s in batch['data_samples']])
+    assert int(maps.min()) == 0 and int(maps.max()) == 5  # ids 0..K, all drawn
+    assert all(x.dtype == torch.uint8 and x.shape == (3, 16, 8) for x in batch['inputs'])
+    again = tool.make_batch(8, (16, 8), num_classes=10, num_parts=5, num_instances=4, seed=3)
+    assert torch.equal(batch['inputs'][0], again['inputs'][0])  # seeded
+    no_parts = tool.make_batch(6, (16, 8), num_classes=10, num_parts=None, num_instances=4)
+    assert 'gt_part_map' not in no_parts['data_samples'][0]
+    assert len({int(s.gt_label) for s in no_parts['data_samples']}) == 2  # 4 + 2 images
+    with pytest.raises(ValueError, match='identities'):
+        tool.make_batch(16, (16, 8), num_classes=3, num_instances=4)
+
+
+def test_input_size_comes_from_the_train_pipeline(tool, tiny_bpbreid_cfg):
+    assert tool.input_size(Config.fromfile(tiny_bpbreid_cfg)) == (64, 32)
+    assert tool.input_size(Config.fromfile(BP_SYNTHETIC)) == (128, 64)
+
+
+def test_full_step_updates_every_part_and_backbone_step_updates_nothing(tool,
+                                                                        tiny_bpbreid_cfg):
+    from mmreidparts.utils import register_all_modules
+    register_all_modules()
+    cfg = Config.fromfile(tiny_bpbreid_cfg)
+    device = torch.device('cpu')
+    model, optim = tool.build_model_and_optimizer(cfg, device)
+    batch = tool.make_batch(8, (64, 32), model.head.num_classes, model.head.num_parts)
+    full_step, backbone_step = tool.make_steps(model, optim, batch, device, amp=False)
+
+    backbone_w = model.backbone.conv1.conv.weight
+    classifier_w = model.head.pixel_classifier.conv.weight
+    before = backbone_w.detach().clone(), classifier_w.detach().clone()
+    loss = backbone_step()
+    assert loss > 0 and backbone_w.grad is not None
+    assert torch.equal(backbone_w, before[0])  # no optimizer step
+    loss = full_step()
+    assert loss > 0
+    assert not torch.equal(backbone_w, before[0])
+    assert not torch.equal(classifier_w, before[1])  # the L_pa gradient reached the head
+
+
+def test_tool_prints_both_throughputs_and_the_overhead(tiny_bpbreid_cfg, tmp_path):
+    out = tmp_path / 'bench.json'
+    proc = run_tool(['tools/analysis_tools/benchmark_train.py', tiny_bpbreid_cfg,
+                     '--batch-size', '8', '--iters', '2', '--warmup', '1', '--threads', '1',
+                     '--device', 'cpu', '--json', str(out)])
+    text = proc.stdout
+    backbone = re.search(r'backbone fwd\+bwd\s*:\s*([\d.]+) img/s\s+\(([\d.]+) ms/iter', text)
+    full = re.search(r'full train step\s*:\s*([\d.]+) img/s\s+\(([\d.]+) ms/iter', text)
+    overhead = re.search(r'overhead\s*:\s*([+-][\d.]+) %', text)
+    assert backbone and full and overhead, text
+    assert 'batch         : 8 x 3 x 64 x 32  parts: 8' in text
+    assert re.search(r'load average\s*: [\d.]+ [\d.]+ [\d.]+ \(before\)', text)
+    res = json.loads(out.read_text())
+    assert res['batch_size'] == 8 and res['input_size'] == [64, 32] and res['num_parts'] == 8
+    assert res['threads'] == 1 and res['iters'] == 2 and res['device'] == 'cpu'
+    for name in ('backbone', 'full'):
+        assert res[f'{name}_img_per_s'] == pytest.approx(8000 / res[f'{name}_ms'])
+    assert res['overhead'] == pytest.approx(res['full_ms'] / res['backbone_ms'] - 1)
+    assert float(full.group(1)) == pytest.approx(res['full_img_per_s'], abs=0.01)
+    assert float(overhead.group(1)) == pytest.approx(100 * res['overhead'], abs=0.06)
+
+
+def test_tool_rejects_bad_arguments(tiny_bpbreid_cfg):
+    proc = run_tool(['tools/analysis_tools/benchmark_train.py', tiny_bpbreid_cfg,
+                     '--iters', '0'], check=False)
+    assert proc.returncode != 0 and '--iters must be >= 1' in proc.stderr
+    proc = run_tool(['tools/analysis_tools/benchmark_train.py', 'no_such_config.py'],
+                    check=False)
+    assert proc.returncode != 0 and 'config file not found' in proc.stderr

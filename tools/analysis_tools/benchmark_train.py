@@ -1,0 +1,288 @@
+"""Training throughput of a config's model next to its bare backbone, on random inputs.
+
+Example (BPBreID-RN on Occluded-Duke, 8 images per batch, 2 CPU threads):
+
+    python tools/analysis_tools/benchmark_train.py \
+        configs/bpbreid/bpbreid_r50_1xb64_occluded_duke.py --batch-size 8 --threads 2
+
+Two steps are timed on the same random batch at the config's input size:
+
+- ``full``: one whole training step, as the runner does it: data preprocessor, backbone,
+  head, losses, backward and the config's optimizer step;
+- ``backbone``: the bare backbone's forward and backward on the preprocessed images,
+  with the sum of its output maps as the loss (no optimizer step).
+
+The batch holds random images, identity labels in the PK layout of the identity sampler
+(``batch / num_instances`` identities, ``num_instances`` images each) and, for part-based
+heads, random part label maps with ids ``0..K``. Iterations of the two steps alternate,
+so that other processes sharing the machine slow both alike; the overhead of everything
+but the backbone (head, pooling, losses, optimizer step) is reported from the median
+step times. Pretrained weights are not loaded (nothing is downloaded).
+"""
+import argparse
+import contextlib
+import copy
+import json
+import os
+import os.path as osp
+import statistics
+import sys
+import time
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.optim import OptimWrapper, build_optim_wrapper
+from torch import Tensor, nn
+
+from mmreidparts.registry import MODELS
+from mmreidparts.structures import ReIDDataSample
+from mmreidparts.utils import register_all_modules
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """Command line of the benchmark."""
+    parser = argparse.ArgumentParser(
+        description='Images/s of a training step of a config vs. its bare backbone')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('--batch-size', type=int, default=None,
+                        help='images per batch (default: the config\'s train batch size)')
+    parser.add_argument('--iters', type=int, default=10, help='timed iterations of each step')
+    parser.add_argument('--warmup', type=int, default=2,
+                        help='untimed iterations of each step first')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='torch CPU threads (default: torch\'s own choice)')
+    parser.add_argument('--amp', action='store_true',
+                        help='autocast: float16 on CUDA (with loss scaling), bfloat16 on CPU')
+    parser.add_argument('--device', default=None,
+                        help='cpu, cuda, cuda:1, ... (default: cuda when available)')
+    parser.add_argument('--seed', type=int, default=0, help='seed of the random batch')
+    parser.add_argument('--json', default=None, help='also write the figures to this file')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings of the config, key=value pairs')
+    args = parser.parse_args(argv)
+    if args.iters < 1 or args.warmup < 0:
+        parser.error('--iters must be >= 1 and --warmup >= 0')
+    if args.batch_size is not None and args.batch_size < 1:
+        parser.error('--batch-size must be >= 1')
+    if args.threads is not None and args.threads < 1:
+        parser.error('--threads must be >= 1')
+    return args
+
+
+def without_pretrained(cfg):
+    """A copy of a nested model config whose ``init_cfg`` and ``pretrained`` are None."""
+    if isinstance(cfg, dict):
+        return {k: (None if k in ('init_cfg', 'pretrained') else without_pretrained(v))
+                for k, v in cfg.items()}
+    if isinstance(cfg, (list, tuple)):
+        return type(cfg)(without_pretrained(v) for v in cfg)
+    return cfg
+
+
+def input_size(cfg: Config) -> Tuple[int, int]:
+    """``(H, W)`` of the training images: the ``ReIDResize`` scale of the train pipeline."""
+    for loader in ('train_dataloader', 'test_dataloader'):
+        pipeline = (cfg.get(loader) or {}).get('dataset', {}).get('pipeline', [])
+        for transform in pipeline:
+            if str(transform.get('type', '')).split('.')[-1] == 'ReIDResize':
+                h, w = transform.get('scale', (256, 128))
+                return int(h), int(w)
+    raise ValueError('the config has no ReIDResize in its train or test pipeline; cannot '
+                     'tell the input size')
+
+
+def pk_labels(batch_size: int, num_instances: int, num_classes: int,
+              generator: torch.Generator) -> Tensor:
+    """Identity labels ``[N]`` in PK layout: ``N / num_instances`` ids, ``num_instances`` each.
+
+    A batch that is not a multiple of ``num_instances`` ends with a shorter group.
+    """
+    num_ids = -(-batch_size // num_instances)
+    if num_ids > num_classes:
+        raise ValueError(f'a batch of {batch_size} with {num_instances} images per id needs '
+                         f'{num_ids} identities, but the head has {num_classes} classes')
+    ids = torch.randperm(num_classes, generator=generator)[:num_ids]
+    return ids.repeat_interleave(num_instances)[:batch_size]
+
+
+def make_batch(batch_size: int,
+               size: Tuple[int, int],
+               num_classes: int,
+               num_parts: Optional[int] = None,
+               num_instances: int = 4,
+               seed: int = 0) -> dict:
+    """A random batch in the data loader's format: uint8 images and data samples.
+
+    Each sample has a PK ``gt_label`` and, when ``num_parts`` is given, a random
+    ``gt_part_map`` of the image size with ids ``0..num_parts``.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    h, w = size
+    labels = pk_labels(batch_size, num_instances, num_classes, gen)
+    inputs, samples = [], []
+    for i in range(batch_size):
+        inputs.append(torch.randint(0, 256, (3, h, w), generator=gen, dtype=torch.uint8))
+        sample = ReIDDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w)))
+        sample.set_gt_label(int(labels[i]))
+        if num_parts is not None:
+            sample.set_gt_part_map(torch.randint(0, num_parts + 1, (h, w), generator=gen))
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def build_model_and_optimizer(cfg: Config, device: torch.device) -> Tuple[nn.Module,
+                                                                          OptimWrapper]:
+    """The config's model (randomly initialised) and optimizer wrapper, on ``device``."""
+    # the layers' construction-time initialisation is enough for timing
+    model = MODELS.build(without_pretrained(copy.deepcopy(cfg.model.to_dict())))
+    model.to(device).train()
+    optim_cfg = copy.deepcopy(cfg.optim_wrapper.to_dict())
+    optim_cfg['type'] = 'OptimWrapper'  # autocast is handled here, for both steps alike
+    optim_cfg.pop('loss_scale', None)
+    optim_cfg.pop('dtype', None)
+    return model, build_optim_wrapper(model, optim_cfg)
+
+
+def autocast_context(device: torch.device,
+                     amp: bool) -> Callable[[], contextlib.AbstractContextManager]:
+    """A factory of the autocast context of a step (a null context without ``amp``)."""
+    if not amp:
+        return contextlib.nullcontext
+    dtype = torch.float16 if device.type == 'cuda' else torch.bfloat16
+    return lambda: torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def make_steps(model: nn.Module, optim_wrapper: OptimWrapper, batch: dict,
+               device: torch.device, amp: bool) -> Tuple[Callable[[], float],
+                                                          Callable[[], float]]:
+    """The full training step and the bare backbone step, each returning its loss."""
+    autocast = autocast_context(device, amp)
+    scaler = torch.amp.GradScaler('cuda') if amp and device.type == 'cuda' else None
+    with torch.no_grad():
+        images = model.data_preprocessor(copy.deepcopy(batch), True)['inputs'].detach()
+
+    def full_step() -> float:
+        with autocast():
+            data = model.data_preprocessor(batch, True)
+            losses = model(**data, mode='loss')
+            loss, _ = model.parse_losses(losses)
+        optim_wrapper.zero_grad()
+        if scaler is None:
+            loss.backward()
+            optim_wrapper.step()
+        else:
+            scaler.scale(loss).backward()
+            scaler.step(optim_wrapper.optimizer)
+            scaler.update()
+        return float(loss.detach())
+
+    def backbone_step() -> float:
+        model.backbone.zero_grad(set_to_none=True)
+        with autocast():
+            feats = model.backbone(images)
+            feats = (feats, ) if isinstance(feats, Tensor) else feats
+            loss = sum(f.float().sum() for f in feats)
+        loss.backward()
+        return float(loss.detach())
+
+    return full_step, backbone_step
+
+
+def time_alternating(steps: Dict[str, Callable[[], float]], iters: int, warmup: int,
+                     device: torch.device) -> Dict[str, List[float]]:
+    """Seconds of each iteration of each step; the steps alternate iteration by iteration."""
+    sync = torch.cuda.synchronize if device.type == 'cuda' else (lambda: None)
+    times: Dict[str, List[float]] = {name: [] for name in steps}
+    for it in range(warmup + iters):
+        for name, step in steps.items():
+            sync()
+            start = time.perf_counter()
+            step()
+            sync()
+            if it >= warmup:
+                times[name].append(time.perf_counter() - start)
+    return times
+
+
+def benchmark(cfg: Config,
+              batch_size: Optional[int] = None,
+              iters: int = 10,
+              warmup: int = 2,
+              device: Optional[str] = None,
+              amp: bool = False,
+              seed: int = 0) -> dict:
+    """Time the full training step and the bare backbone step of ``cfg``; return figures."""
+    dev = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+    loader = cfg.get('train_dataloader') or {}
+    batch_size = batch_size or int(loader.get('batch_size', 64))
+    num_instances = int((loader.get('sampler') or {}).get('num_instances', 4))
+    size = input_size(cfg)
+    torch.manual_seed(seed)
+    model, optim_wrapper = build_model_and_optimizer(cfg, dev)
+    head = model.head
+    num_parts = getattr(head, 'num_parts', None)
+    batch = make_batch(batch_size, size, head.num_classes, num_parts, num_instances, seed)
+    full_step, backbone_step = make_steps(model, optim_wrapper, batch, dev, amp)
+    times = time_alternating(dict(backbone=backbone_step, full=full_step), iters, warmup, dev)
+    out = dict(
+        config=cfg.filename, device=str(dev), threads=torch.get_num_threads(),
+        batch_size=batch_size, input_size=list(size), num_parts=num_parts, iters=iters,
+        warmup=warmup, amp=amp)
+    for name, secs in times.items():
+        median = statistics.median(secs)
+        out[f'{name}_ms'] = 1000 * median
+        out[f'{name}_img_per_s'] = batch_size / median
+        out[f'{name}_img_per_s_mean'] = batch_size * len(secs) / sum(secs)
+    out['overhead'] = out['full_ms'] / out['backbone_ms'] - 1
+    return out
+
+
+def format_report(res: dict, load: Tuple[Tuple[float, ...], Tuple[float, ...]]) -> str:
+    """The printed report of :func:`benchmark`'s figures and the load before and after."""
+    h, w = res['input_size']
+    lines = [
+        f'config        : {res["config"]}',
+        f'device        : {res["device"]}  threads: {res["threads"]}  amp: {res["amp"]}',
+        f'batch         : {res["batch_size"]} x 3 x {h} x {w}  parts: {res["num_parts"]}  '
+        f'iters: {res["iters"]} (warm-up {res["warmup"]})',
+        f'load average  : {" ".join(f"{x:.2f}" for x in load[0])} (before)  '
+        f'{" ".join(f"{x:.2f}" for x in load[1])} (after)',
+        f'backbone fwd+bwd : {res["backbone_img_per_s"]:8.2f} img/s  '
+        f'({res["backbone_ms"]:.1f} ms/iter median, {res["backbone_img_per_s_mean"]:.2f} '
+        'img/s mean)',
+        f'full train step  : {res["full_img_per_s"]:8.2f} img/s  '
+        f'({res["full_ms"]:.1f} ms/iter median, {res["full_img_per_s_mean"]:.2f} img/s mean)',
+        f'overhead         : {100 * res["overhead"]:+.1f} % (head + pooling + losses + '
+        'optimizer step over the backbone)',
+    ]
+    return '\n'.join(lines)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the benchmark and print (and optionally save) the figures."""
+    args = parse_args(argv)
+    if not osp.isfile(args.config):
+        sys.exit(f'config file not found: {args.config}')
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    if args.device and args.device.startswith('cuda') and not torch.cuda.is_available():
+        sys.exit(f'--device {args.device}: CUDA is not available on this machine')
+    register_all_modules()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    before = os.getloadavg()
+    res = benchmark(cfg, args.batch_size, args.iters, args.warmup, args.device, args.amp,
+                    args.seed)
+    after = os.getloadavg()
+    res['loadavg_before'], res['loadavg_after'] = list(before), list(after)
+    print(format_report(res, (before, after)))
+    if args.json:
+        with open(args.json, 'w', encoding='utf-8') as f:
+            json.dump(res, f, indent=2)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
