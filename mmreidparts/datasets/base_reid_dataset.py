@@ -25,6 +25,9 @@ class BaseReIDDataset(BaseDataset):
     ``img_path, pid, camid, gt_label, is_query, part_map_path, part_scheme`` and
     ``part_source_scheme`` (the scheme the label file is stored in, or None when it is
     ``part_scheme`` itself). Junk images (pid -1) are dropped; distractors (pid 0) are kept.
+    ``metainfo`` holds ``dataset_name``, ``eval_protocol`` (``EVAL_PROTOCOL``, which
+    ``ReIDMetric(protocol='auto')`` follows), ``part_scheme``, ``part_names`` and, once
+    loaded, ``num_classes``.
 
     Subclasses declare their layout with the class attributes and may override the hooks
     :meth:`parse_name` (file name -> pid, camid), :meth:`list_split` (split -> records, for
@@ -64,6 +67,9 @@ class BaseReIDDataset(BaseDataset):
     NAME_FORMAT: str = '<pid>_c<camera>... (e.g. 0002_c1s1_000451_03.jpg)'
     # Camera number in the file name minus CAMID_OFFSET gives camid.
     CAMID_OFFSET: int = 1
+    # Evaluation protocol of the test split (``mmreidparts.evaluation.functional.ranking``
+    # PROTOCOLS); put into ``metainfo['eval_protocol']``, read by ReIDMetric(protocol='auto').
+    EVAL_PROTOCOL: str = 'market'
 
     def __init__(self,
                  data_root: str,
@@ -136,7 +142,8 @@ class BaseReIDDataset(BaseDataset):
         """Meta information known before the folders are read."""
         scheme = self.part_labels['scheme'] if self.part_labels else None
         names = get_part_scheme(scheme).names if scheme else ()
-        return dict(dataset_name=self.DATASET_NAME, part_scheme=scheme, part_names=names)
+        return dict(dataset_name=self.DATASET_NAME, eval_protocol=self.EVAL_PROTOCOL,
+                    part_scheme=scheme, part_names=names)
 
     # ------------------------------------------------------------------ hooks
     def parse_name(self, filename: str) -> Optional[Tuple[int, int]]:

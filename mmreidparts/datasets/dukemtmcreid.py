@@ -13,6 +13,7 @@ class DukeMTMCreID(BaseReIDDataset):
     """
 
     DATASET_NAME = 'dukemtmcreid'
+    EVAL_PROTOCOL = 'market'
     EXPECTED_COUNTS = dict(train=(16522, 702), query=(2228, 702), gallery=(17661, 1110))
     NAME_PATTERN = r'^(?P<pid>\d+)_c(?P<cam>\d+)_f\d+$'
     NAME_FORMAT = 'PPPP_cC_fFFFFFFF.jpg (e.g. 0001_c2_f0046182.jpg)'

@@ -17,6 +17,7 @@ class Market1501(BaseReIDDataset):
     """
 
     DATASET_NAME = 'market1501'
+    EVAL_PROTOCOL = 'market'
     EXPECTED_COUNTS = dict(train=(12936, 751), query=(3368, 750), gallery=(15913, 751))
     NAME_PATTERN = r'^(?P<pid>-?\d+)_c(?P<cam>\d)s\d+_\d+_\d+$'
     NAME_FORMAT = 'PPPP_cCsS_FFFFFF_BB.jpg (e.g. 0002_c1s1_000451_03.jpg)'

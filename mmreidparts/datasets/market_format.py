@@ -13,4 +13,5 @@ class MarketFormatDataset(BaseReIDDataset):
     """
 
     DATASET_NAME = 'market_format'
+    EVAL_PROTOCOL = 'market'
     EXPECTED_COUNTS = None

@@ -13,4 +13,5 @@ class OccludedDuke(DukeMTMCreID):
     """
 
     DATASET_NAME = 'occluded_duke'
+    EVAL_PROTOCOL = 'market'
     EXPECTED_COUNTS = dict(train=(15618, 702), query=(2210, 519), gallery=(17661, 1110))

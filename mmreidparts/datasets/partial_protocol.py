@@ -5,7 +5,9 @@ cropped to a fixed ratio γ of the body (0.5 ... 1.0) while the gallery stays ho
 :func:`make_partial_queries` writes such a copy: ``query/`` holds the cropped images under
 their original names (not resized: the test pipeline resizes them as any query), the
 gallery and train folders are linked or copied, and ``partial_crops.json`` records the
-crop of every query. The result is deterministic for a given seed, and it reads with the
+crop of every query. Part label files (``masks/<scheme>/<query dir>/<stem>.png``, see
+docs/design.md) of the queries are cropped with the same box; those of the other folders
+are linked or copied. The result is deterministic for a given seed, and it reads with the
 same dataset class as the source (``data_root`` = the output folder).
 """
 import json
@@ -20,6 +22,7 @@ import numpy as np
 from .transforms.vpm_crop import CROP_SIDES, RANDOM_SIDES, side_crop_box
 
 IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif')
+LABEL_SUFFIX = '.png'
 LINK_MODES = ('symlink', 'copy', 'hardlink')
 MANIFEST = 'partial_crops.json'
 
@@ -43,7 +46,8 @@ def make_partial_queries(src_root: str,
                          query_dir: str = 'query',
                          other_dirs: Sequence[str] = ('bounding_box_test',
                                                       'bounding_box_train'),
-                         overwrite: bool = False) -> Dict[str, dict]:
+                         overwrite: bool = False,
+                         label_dir: str = 'masks') -> Dict[str, dict]:
     """Write a copy of a Market-format dataset with every query cropped to ``ratio``.
 
     Args:
@@ -60,10 +64,16 @@ def make_partial_queries(src_root: str,
         query_dir: name of the query folder.
         other_dirs: folders reproduced unchanged (gallery, train).
         overwrite: replace an existing ``dst_root``.
+        label_dir: folder of the part labels under ``src_root``. For every scheme folder
+            ``<label_dir>/<scheme>/``, the query label files ``<query_dir>/<stem>.png``
+            that exist are cropped with their query's box (scaled when the label map is
+            not the image's size) and the ``other_dirs`` label folders are reproduced as
+            the image folders.
 
     Returns:
         ``{query file name: dict(box=[x1, y1, x2, y2], side, ratio, size=[h, w])}``, also
-        written with the arguments to ``<dst_root>/partial_crops.json``.
+        written with the arguments to ``<dst_root>/partial_crops.json`` (with
+        ``part_labels``: the number of query label files cropped per scheme).
     """
     if link not in LINK_MODES:
         raise ValueError(f'link must be one of {LINK_MODES}, got {link!r}')
@@ -113,12 +123,64 @@ def make_partial_queries(src_root: str,
         src = osp.join(src_root, folder)
         if osp.isdir(src):
             _transfer(src, osp.join(dst_root, folder), link)
+    labels = _crop_part_labels(src_root, dst_root, label_dir, query_dir, other_dirs, crops,
+                               link)
     manifest = dict(source=osp.abspath(src_root), ratio=ratio if np.isscalar(ratio)
                     else [float(low), float(high)], side=side, seed=seed, query_dir=query_dir,
-                    crops=crops)
+                    part_labels=labels, crops=crops)
     with open(osp.join(dst_root, MANIFEST), 'w') as f:
         json.dump(manifest, f, indent=1)
     return crops
+
+
+def scale_box(box: Sequence[int], size: Sequence[int],
+              new_size: Sequence[int]) -> Tuple[int, int, int, int]:
+    """Box ``(x1, y1, x2, y2)`` of an image of ``size = (h, w)`` in a map of ``new_size``.
+
+    Corners are scaled and rounded half up; the box keeps at least one pixel.
+    """
+    (h, w), (nh, nw) = size, new_size
+    x1, y1 = int(box[0] * nw / w + 0.5), int(box[1] * nh / h + 0.5)
+    x2, y2 = int(box[2] * nw / w + 0.5), int(box[3] * nh / h + 0.5)
+    x1, y1 = min(x1, nw - 1), min(y1, nh - 1)
+    return x1, y1, max(x2, x1 + 1), max(y2, y1 + 1)
+
+
+def _crop_part_labels(src_root: str, dst_root: str, label_dir: str, query_dir: str,
+                      other_dirs: Sequence[str], crops: Dict[str, dict],
+                      link: str) -> Dict[str, int]:
+    """Crop the query label files of every scheme; return the count cropped per scheme."""
+    src_labels = osp.join(src_root, label_dir)
+    if not osp.isdir(src_labels):
+        return {}
+    counts: Dict[str, int] = {}
+    for scheme in sorted(os.listdir(src_labels)):
+        src_scheme = osp.join(src_labels, scheme)
+        if not osp.isdir(src_scheme):
+            continue
+        dst_scheme = osp.join(dst_root, label_dir, scheme)
+        src_query = osp.join(src_scheme, query_dir)
+        count = 0
+        for name, crop in crops.items():
+            path = osp.join(src_query, osp.splitext(name)[0] + LABEL_SUFFIX)
+            if not osp.isfile(path):
+                continue
+            label = cv2.imread(path, cv2.IMREAD_UNCHANGED)  # [h, w] ids
+            if label is None:
+                raise ValueError(f'cannot decode the part label file {path} (of query {name})')
+            x1, y1, x2, y2 = scale_box(crop['box'], crop['size'], label.shape[:2])
+            out = osp.join(dst_scheme, query_dir, osp.basename(path))
+            os.makedirs(osp.dirname(out), exist_ok=True)
+            if not cv2.imwrite(out, label[y1:y2, x1:x2]):
+                raise OSError(f'cannot write the cropped part label file {out}')
+            count += 1
+        for folder in other_dirs:
+            src = osp.join(src_scheme, folder)
+            if osp.isdir(src):
+                os.makedirs(dst_scheme, exist_ok=True)
+                _transfer(src, osp.join(dst_scheme, folder), link)
+        counts[scheme] = count
+    return counts
 
 
 def load_partial_crops(root: str) -> Optional[Dict[str, dict]]:
@@ -130,4 +192,4 @@ def load_partial_crops(root: str) -> Optional[Dict[str, dict]]:
         return json.load(f)['crops']
 
 
-__all__ = ['make_partial_queries', 'load_partial_crops']
+__all__ = ['make_partial_queries', 'load_partial_crops', 'scale_box']

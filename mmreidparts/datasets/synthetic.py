@@ -15,4 +15,5 @@ class SyntheticPedestrians(BaseReIDDataset):
     """
 
     DATASET_NAME = 'synthetic'
+    EVAL_PROTOCOL = 'market'
     EXPECTED_COUNTS = None

@@ -69,18 +69,22 @@ def test_full_step_updates_every_part_and_backbone_step_updates_nothing(tool,
     device = torch.device('cpu')
     model, optim = tool.build_model_and_optimizer(cfg, device)
     batch = tool.make_batch(8, (64, 32), model.head.num_classes, model.head.num_parts)
-    full_step, backbone_step = tool.make_steps(model, optim, batch, device, amp=False)
+    steps = tool.make_steps(model, optim, batch, device, amp=False)
+    assert list(steps) == ['backbone', 'full', 'optimizer']
 
     backbone_w = model.backbone.conv1.conv.weight
     classifier_w = model.head.pixel_classifier.conv.weight
     before = backbone_w.detach().clone(), classifier_w.detach().clone()
-    loss = backbone_step()
+    loss = steps['backbone']()
     assert loss > 0 and backbone_w.grad is not None
     assert torch.equal(backbone_w, before[0])  # no optimizer step
-    loss = full_step()
+    loss = steps['full']()
     assert loss > 0
     assert not torch.equal(backbone_w, before[0])
     assert not torch.equal(classifier_w, before[1])  # the L_pa gradient reached the head
+    after_full = classifier_w.detach().clone()
+    assert steps['optimizer']() == 0.0
+    assert not torch.equal(classifier_w, after_full)  # one more step on the same gradients
 
 
 def test_tool_prints_both_throughputs_and_the_overhead(tiny_bpbreid_cfg, tmp_path):
@@ -92,7 +96,9 @@ def test_tool_prints_both_throughputs_and_the_overhead(tiny_bpbreid_cfg, tmp_pat
     backbone = re.search(r'backbone fwd\+bwd\s*:\s*([\d.]+) img/s\s+\(([\d.]+) ms/iter', text)
     full = re.search(r'full train step\s*:\s*([\d.]+) img/s\s+\(([\d.]+) ms/iter', text)
     overhead = re.search(r'overhead\s*:\s*([+-][\d.]+) %', text)
-    assert backbone and full and overhead, text
+    no_opt = re.search(r'overhead w/o opt\s*:\s*([+-][\d.]+) %', text)
+    assert backbone and full and overhead and no_opt, text
+    assert re.search(r'optimizer step\s*:\s*[\d.]+ ms/iter', text)
     assert 'batch         : 8 x 3 x 64 x 32  parts: 8' in text
     assert re.search(r'load average\s*: [\d.]+ [\d.]+ [\d.]+ \(before\)', text)
     res = json.loads(out.read_text())
@@ -101,8 +107,13 @@ def test_tool_prints_both_throughputs_and_the_overhead(tiny_bpbreid_cfg, tmp_pat
     for name in ('backbone', 'full'):
         assert res[f'{name}_img_per_s'] == pytest.approx(8000 / res[f'{name}_ms'])
     assert res['overhead'] == pytest.approx(res['full_ms'] / res['backbone_ms'] - 1)
+    assert res['overhead_without_optimizer'] == pytest.approx(
+        (res['full_ms'] - res['optimizer_ms']) / res['backbone_ms'] - 1)
+    assert res['overhead_without_optimizer'] < res['overhead']
     assert float(full.group(1)) == pytest.approx(res['full_img_per_s'], abs=0.01)
     assert float(overhead.group(1)) == pytest.approx(100 * res['overhead'], abs=0.06)
+    assert float(no_opt.group(1)) == pytest.approx(100 * res['overhead_without_optimizer'],
+                                                   abs=0.06)
 
 
 def test_tool_rejects_bad_arguments(tiny_bpbreid_cfg):

@@ -16,9 +16,15 @@ DEFAULT_META_KEYS = ('img_path', 'pid', 'camid', 'is_query', 'img_shape', 'ori_s
 class PackReIDInputs(BaseTransform):
     """Pack ``img`` into ``inputs`` (3 x H x W tensor) and the rest into a ReIDDataSample.
 
-    The data sample gets ``gt_label`` (-1 when the record has none), ``gt_part_map`` from
-    ``gt_seg_map`` and ``gt_region_map`` from ``gt_region_map`` when present, and the
-    ``meta_keys`` found in the results as metainfo (``flip`` defaults to False).
+    The data sample gets ``gt_label`` (-1 when the record has none), the ``meta_keys``
+    found in the results as metainfo (``flip`` defaults to False) and, when present:
+
+    - ``gt_part_map``: PixelData ``[1, H, W]`` long, from ``gt_seg_map`` (H x W ids);
+    - ``gt_region_map``: PixelData ``[1, H, W]`` long, from ``gt_region_map`` (VPM's
+      region id of every pixel);
+    - ``region_visibility``: ``[p]`` float32 tensor, from ``region_visibility``;
+    - ``gt_part_fields``: PixelData ``[K, H, W]`` float32, from ``gt_part_fields`` (soft
+      part fields, channel k = part k + 1 of the scheme).
 
     Args:
         meta_keys: keys copied into the data sample's metainfo.
@@ -45,7 +51,18 @@ class PackReIDInputs(BaseTransform):
             region = torch.as_tensor(np.ascontiguousarray(results['gt_region_map'])).long()
             if region.dim() == 2:
                 region = region[None]  # [1, H, W]
-            sample.gt_region_map = PixelData(data=region)
+            sample.set_field(PixelData(data=region), 'gt_region_map', dtype=PixelData)
+        if results.get('region_visibility') is not None:
+            vis = torch.as_tensor(np.asarray(results['region_visibility']),
+                                  dtype=torch.float32).reshape(-1)  # [p]
+            sample.set_field(vis, 'region_visibility', dtype=torch.Tensor)
+        if results.get('gt_part_fields') is not None:
+            fields = torch.as_tensor(np.ascontiguousarray(results['gt_part_fields']),
+                                     dtype=torch.float32)
+            if fields.dim() != 3:
+                raise ValueError(f'PackReIDInputs: gt_part_fields of {results.get("img_path")} '
+                                 f'must be [K, H, W], got {tuple(fields.shape)}')
+            sample.set_field(PixelData(data=fields), 'gt_part_fields', dtype=PixelData)
         meta = {k: results[k] for k in self.meta_keys if k in results}
         if 'flip' in self.meta_keys:
             meta.setdefault('flip', False)

@@ -7,7 +7,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmreidparts.registry import TRANSFORMS
-from mmreidparts.structures.part_schemes import get_part_scheme
+from mmreidparts.structures.part_schemes import PartScheme, get_part_scheme
 
 # ImageNet mean pixel, RGB order, in [0, 255].
 IMAGENET_MEAN_RGB = (123.675, 116.28, 103.53)
@@ -103,11 +103,15 @@ class PadRandomCrop(BaseTransform):
 
 @TRANSFORMS.register_module()
 class ReIDRandomFlip(BaseTransform):
-    """Mirror the image and label map horizontally with probability ``prob``.
+    """Mirror the image and its label maps horizontally with probability ``prob``.
 
-    The person's left becomes their right, so the label ids of left/right parts are
-    swapped with ``get_part_scheme(results['part_scheme']).flip_lut()``. Sets ``flip``
-    (and ``flip_direction='horizontal'`` when flipped).
+    The person's left becomes their right, so the label ids of left/right parts of
+    ``gt_seg_map`` (H x W) are swapped with
+    ``get_part_scheme(results['part_scheme']).flip_lut()``, and the channels of the soft
+    fields ``gt_part_fields`` (K x H x W, channel k = part k + 1) are swapped with the
+    scheme's ``flip_pairs``. ``gt_region_map`` (H x W, VPM's horizontal stripes, left/right
+    symmetric) is only mirrored. Sets ``flip`` (and ``flip_direction='horizontal'`` when
+    flipped).
     """
 
     def __init__(self, prob: float = 0.5) -> None:
@@ -125,15 +129,34 @@ class ReIDRandomFlip(BaseTransform):
         results['img'] = np.ascontiguousarray(results['img'][:, ::-1])
         seg = results.get('gt_seg_map')
         if seg is not None:
-            scheme = results.get('part_scheme')
-            if scheme is None:
-                raise KeyError(f'ReIDRandomFlip: the record of {results.get("img_path")} has a '
-                               "gt_seg_map but no 'part_scheme' to swap left/right parts")
             lut = np.arange(256, dtype=np.uint8)
-            flip_lut = get_part_scheme(scheme).flip_lut()
+            flip_lut = self._scheme(results, 'gt_seg_map').flip_lut()
             lut[:len(flip_lut)] = flip_lut
             results['gt_seg_map'] = np.ascontiguousarray(lut[seg[:, ::-1]])
+        fields = results.get('gt_part_fields')
+        if fields is not None:
+            scheme = self._scheme(results, 'gt_part_fields')
+            if fields.ndim != 3 or fields.shape[0] != scheme.num_parts:
+                raise ValueError(f'ReIDRandomFlip: gt_part_fields of {results.get("img_path")} '
+                                 f'has shape {tuple(fields.shape)}; expected [K, H, W] with '
+                                 f'K = {scheme.num_parts} parts of {scheme.name!r}')
+            order = np.arange(scheme.num_parts)  # channel k holds part k + 1
+            for a, b in scheme.flip_pairs:
+                order[a - 1], order[b - 1] = b - 1, a - 1
+            results['gt_part_fields'] = np.ascontiguousarray(fields[order, :, ::-1])
+        region = results.get('gt_region_map')
+        if region is not None:
+            results['gt_region_map'] = np.ascontiguousarray(region[..., ::-1])
         return results
+
+    @staticmethod
+    def _scheme(results: dict, key: str) -> PartScheme:
+        """The part scheme of a record whose ``key`` needs its left/right parts swapped."""
+        scheme = results.get('part_scheme')
+        if scheme is None:
+            raise KeyError(f'ReIDRandomFlip: the record of {results.get("img_path")} has a '
+                           f"{key} but no 'part_scheme' to swap left/right parts")
+        return get_part_scheme(scheme)
 
     def __repr__(self) -> str:
         """Name and arguments."""

@@ -1,9 +1,12 @@
 """The ReID metric: CMC, mAP and mINP of the visibility-weighted part distance."""
+import logging
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
+from mmengine.dist import broadcast_object_list, collect_results, is_main_process
 from mmengine.evaluator import BaseMetric
-from mmengine.logging import MMLogger
+from mmengine.evaluator.metric import _to_cpu
+from mmengine.logging import MMLogger, print_log
 from mmengine.structures import BaseDataElement
 from prettytable import PrettyTable
 
@@ -15,6 +18,7 @@ from mmreidparts.evaluation.functional.retrieval import part_rank_metrics
 from mmreidparts.registry import METRICS
 
 _RERANK_DEFAULTS = dict(k1=20, k2=6, lambda_value=0.3)
+AUTO = 'auto'
 
 
 @METRICS.register_module()
@@ -24,16 +28,21 @@ class ReIDMetric(BaseMetric):
     ``process`` keeps, per sample, ``embeddings`` ``[P, D]`` (float32, cpu),
     ``visibility`` ``[P]`` (ones when absent), ``pid``, ``camid`` and ``is_query``; samples
     may be :class:`ReIDDataSample` objects or the dicts of their ``to_dict()`` (what
-    mmengine's ``Evaluator`` passes). ``compute_metrics`` streams query chunks through
-    :func:`part_rank_metrics`, so memory stays bounded by ``chunk_size x G``.
+    mmengine's ``Evaluator`` passes). ``compute_metrics`` copies the per-sample results
+    into preallocated query and gallery tensors; within ``evaluate`` (which drops
+    ``self.results`` once collected) it releases each sample as it goes, so the peak
+    memory is about one copy of the features plus the operand prepared by
+    :func:`part_rank_metrics`, which streams query chunks (``chunk_size x G``).
     Distributed collection (padded duplicates dropped, order restored) is done by
     mmengine's ``collect_results``.
 
     Args:
         metric: ``'euclidean'`` or ``'cosine'`` part distance.
         normalize: L2-normalise each embedding before the distance.
-        protocol: ``'market'`` (same id and camera ignored), ``'all'`` (no filtering) or
-            ``'cuhk03_classic'`` (single-shot, repeated gallery draws).
+        protocol: ``'market'`` (same id and camera ignored), ``'all'`` (no filtering),
+            ``'cuhk03_classic'`` (single-shot, repeated gallery draws) or ``'auto'``: the
+            dataset's ``metainfo['eval_protocol']`` (mmengine passes the dataset's
+            metainfo as ``dataset_meta``), ``'market'`` with a warning when it has none.
         topk: CMC ranks reported as ``rank{k}``.
         rerank: False, True or a dict ``(k1, k2, lambda_value)`` for k-reciprocal
             re-ranking; its results are added as ``rerank_*`` (needs ``(Q + G)^2``
@@ -57,7 +66,7 @@ class ReIDMetric(BaseMetric):
     def __init__(self,
                  metric: str = 'euclidean',
                  normalize: bool = False,
-                 protocol: str = 'market',
+                 protocol: str = AUTO,
                  topk: Sequence[int] = (1, 5, 10),
                  rerank: Union[bool, Dict[str, Any]] = False,
                  per_part: bool = False,
@@ -70,9 +79,9 @@ class ReIDMetric(BaseMetric):
         super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
         if metric not in DISTANCES:
             raise ValueError(f'ReIDMetric: metric must be one of {DISTANCES}, got {metric!r}')
-        if protocol not in PROTOCOLS:
-            raise ValueError(f'ReIDMetric: protocol must be one of {PROTOCOLS}, got '
-                             f'{protocol!r}')
+        if protocol != AUTO and protocol not in PROTOCOLS:
+            raise ValueError(f'ReIDMetric: protocol must be one of '
+                             f'{(AUTO, ) + tuple(PROTOCOLS)}, got {protocol!r}')
         topk = (topk, ) if isinstance(topk, int) else tuple(topk)
         if not topk or any(not isinstance(k, int) or k < 1 for k in topk):
             raise ValueError(f'ReIDMetric: topk must be positive ints, got {topk}')
@@ -136,54 +145,140 @@ class ReIDMetric(BaseMetric):
                     is_query=bool(sample['is_query']),
                     embedding_names=tuple(names) if names is not None else None))
 
-    def _stack(self, results: List[dict], name: str) -> Tuple[torch.Tensor, ...]:
-        """Stack embeddings ``[N, P, D]``, visibility ``[N, P]``, pids and camids."""
-        shapes = {tuple(r['embeddings'].shape) for r in results}
-        if len(shapes) > 1:
-            raise ValueError(f"ReIDMetric: the {name} 'embeddings' have different [P, D] "
-                             f'shapes {sorted(shapes)}; every sample needs the same P and D')
-        emb = torch.stack([r['embeddings'] for r in results])
-        vis = torch.stack([r['visibility'] for r in results])
-        pids = torch.tensor([r['pid'] for r in results], dtype=torch.long)
-        camids = torch.tensor([r['camid'] for r in results], dtype=torch.long)
-        return emb, vis, pids, camids
-
-    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
-        """Compute rank-k, mAP and mINP (percent) over all collected samples."""
+    def resolve_protocol(self) -> str:
+        """The protocol to rank with: ``protocol``, or the dataset's when it is ``'auto'``."""
         logger = MMLogger.get_current_instance()
-        queries = [r for r in results if r['is_query']]
-        gallery = [r for r in results if not r['is_query']]
-        if not queries:
+        meta = self.dataset_meta or {}
+        from_dataset = meta.get('eval_protocol')
+        if from_dataset is not None and from_dataset not in PROTOCOLS:
+            raise ValueError(f"ReIDMetric: the dataset's metainfo['eval_protocol'] is "
+                             f'{from_dataset!r}, expected one of {PROTOCOLS}')
+        if self.protocol != AUTO:
+            if from_dataset is not None and from_dataset != self.protocol:
+                logger.warning(f'ReIDMetric: ranking with protocol {self.protocol!r}, but '
+                               f'the dataset {meta.get("dataset_name", "")!r} declares '
+                               f'{from_dataset!r}')
+            return self.protocol
+        if from_dataset is None:
+            logger.warning("ReIDMetric: protocol='auto' but the dataset metainfo has no "
+                           "'eval_protocol'; using 'market' (same id and camera ignored)")
+            return 'market'
+        return from_dataset
+
+    def evaluate(self, size: int) -> dict:
+        """Collect the results of all ranks and compute the metrics on the main process.
+
+        As :meth:`BaseMetric.evaluate`, except that ``self.results`` is emptied before
+        :meth:`compute_metrics` runs with ``release=True``, so that the collected list
+        holds the only reference to each sample and the samples are freed while stacked.
+        """
+        if not self.results:
+            print_log(f'{type(self).__name__} got empty `self.results`; check that the '
+                      'model returns data samples with embeddings', logger='current',
+                      level=logging.WARNING)
+        tmpdir = self.collect_dir if self.collect_device == 'cpu' else None
+        results = collect_results(self.results, size, self.collect_device, tmpdir=tmpdir)
+        self.results.clear()
+        if is_main_process():
+            results = _to_cpu(results)
+            metrics = self.compute_metrics(results, release=True)
+            if self.prefix:
+                metrics = {f'{self.prefix}/{k}': v for k, v in metrics.items()}
+            out = [metrics]
+        else:
+            out = [None]
+        del results
+        broadcast_object_list(out)
+        return out[0]
+
+    @staticmethod
+    def _stack(results: List[Optional[dict]], is_query: List[bool],
+               release: bool) -> Tuple[Tuple, Tuple]:
+        """Copy the samples into query and gallery tensors (emptying ``results`` if asked).
+
+        Returns ``(emb [Q, P, D], vis [Q, P], pids [Q], camids [Q])`` for the queries and
+        the same for the gallery, each group in its order in ``results``.
+        """
+        num_q = sum(is_query)
+        num_g = len(results) - num_q
+        first = results[0]['embeddings']  # [P, D]
+        num_parts, dim = first.shape
+
+        def alloc(n: int) -> Tuple[torch.Tensor, ...]:
+            """Empty ``emb [n, P, D]``, ``vis [n, P]``, ``pids [n]``, ``camids [n]``."""
+            return (first.new_empty(n, num_parts, dim),
+                    torch.empty(n, num_parts, dtype=torch.float32),
+                    torch.empty(n, dtype=torch.long), torch.empty(n, dtype=torch.long))
+
+        query, gallery = alloc(num_q), alloc(num_g)
+        filled = [0, 0]  # next row of the gallery, of the queries
+        for i, q in enumerate(is_query):
+            r = results[i]
+            if release:  # where the list held the last reference, the sample is freed
+                results[i] = None
+            emb, vis, pids, camids = query if q else gallery
+            row = filled[q]
+            filled[q] += 1
+            emb[row] = r['embeddings']
+            vis[row] = r['visibility']
+            pids[row] = r['pid']
+            camids[row] = r['camid']
+        if release:
+            results.clear()
+        return query, gallery
+
+    def compute_metrics(self, results: List[dict], release: bool = False) -> Dict[str, float]:
+        """Compute rank-k, mAP and mINP (percent) over all collected samples.
+
+        With ``release`` the list ``results`` is emptied, each sample dropped once copied
+        into the stacked query / gallery tensors (``evaluate`` does this); otherwise it is
+        left as it is.
+        """
+        logger = MMLogger.get_current_instance()
+        protocol = self.resolve_protocol()
+        is_query = [bool(r['is_query']) for r in results]
+        num_q = sum(is_query)
+        num_g = len(results) - num_q
+        if not num_q:
             raise ValueError(f'ReIDMetric: no query samples (is_query=True) among the '
                              f'{len(results)} results; check the dataset split')
-        if not gallery:
+        if not num_g:
             raise ValueError(f'ReIDMetric: no gallery samples (is_query=False) among the '
                              f'{len(results)} results; check the dataset split')
-        q_emb, q_vis, q_pids, q_camids = self._stack(queries, 'query')
-        g_emb, g_vis, g_pids, g_camids = self._stack(gallery, 'gallery')
-        if q_emb.shape[1:] != g_emb.shape[1:]:
+        for name, flag in (('query', True), ('gallery', False)):
+            shapes = {tuple(r['embeddings'].shape) for r, q in zip(results, is_query)
+                      if q == flag}
+            if len(shapes) > 1:
+                raise ValueError(f"ReIDMetric: the {name} 'embeddings' have different [P, D] "
+                                 f'shapes {sorted(shapes)}; every sample needs the same P '
+                                 'and D')
+        q_shape = tuple(results[is_query.index(True)]['embeddings'].shape)
+        g_shape = tuple(results[is_query.index(False)]['embeddings'].shape)
+        if q_shape != g_shape:
             raise ValueError("ReIDMetric: query and gallery 'embeddings' must have the same "
-                             f'[P, D], got query {tuple(q_emb.shape[1:])} and gallery '
-                             f'{tuple(g_emb.shape[1:])}')
+                             f'[P, D], got query {q_shape} and gallery {g_shape}')
+        names = results[is_query.index(True)]['embedding_names']
+        (q_emb, q_vis, q_pids, q_camids), (g_emb, g_vis, g_pids, g_camids) = self._stack(
+            results, is_query, release)
         num_parts = q_emb.shape[1]
-        names = queries[0]['embedding_names'] or tuple(f'emb{i}' for i in range(num_parts))
+        names = names or tuple(f'emb{i}' for i in range(num_parts))
         max_rank = max(self.topk)
-        common = dict(max_rank=max_rank, protocol=self.protocol,
+        common = dict(max_rank=max_rank, protocol=protocol,
                       num_repeats=self.num_repeats, seed=self.seed)
 
-        def evaluate(part: Optional[int] = None) -> RankMetrics:
+        def rank(part: Optional[int] = None) -> RankMetrics:
             sel = slice(None) if part is None else slice(part, part + 1)
             return part_rank_metrics(
                 q_emb[:, sel], q_vis[:, sel], q_pids, q_camids, g_emb[:, sel], g_vis[:, sel],
                 g_pids, g_camids, metric=self.metric, normalize=self.normalize,
                 chunk_size=self.chunk_size, **common)
 
-        result = evaluate()
+        result = rank()
         if result.num_valid == 0:
-            raise ValueError(f'ReIDMetric: none of the {len(queries)} queries has a valid '
-                             f'gallery match under protocol {self.protocol!r}')
+            raise ValueError(f'ReIDMetric: none of the {num_q} queries has a valid '
+                             f'gallery match under protocol {protocol!r}')
         if result.num_skipped:
-            logger.warning(f'ReIDMetric: {result.num_skipped} of {len(queries)} queries have '
+            logger.warning(f'ReIDMetric: {result.num_skipped} of {num_q} queries have '
                            'no valid gallery match and were skipped')
         rows = [('all', result)]
         metrics = self._named(result)
@@ -199,12 +294,12 @@ class ReIDMetric(BaseMetric):
             metrics.update({f'rerank_{k}': v for k, v in self._named(rr).items()})
         if self.per_part:
             for part, name in enumerate(names):
-                pr = evaluate(part)
+                pr = rank(part)
                 rows.append((name, pr))
                 metrics[f'{name}_rank1'] = 100.0 * float(pr.cmc[0])
                 metrics[f'{name}_mAP'] = 100.0 * pr.mAP
-        logger.info(f'ReID evaluation ({self.protocol}, {self.metric} part distance, '
-                    f'{len(queries)} queries, {len(gallery)} gallery, {num_parts} '
+        logger.info(f'ReID evaluation ({protocol}, {self.metric} part distance, '
+                    f'{num_q} queries, {num_g} gallery, {num_parts} '
                     f'embeddings)\n' + self._table(rows))
         return metrics
 
