@@ -1,5 +1,5 @@
 # BoT with an ImageNet MobileNetV2 on a CUHK03 "detected" set in Market layout, sized for
-# training on a 2-core CPU: 128x64 input, 10 epochs. The ImageNet weights are a local file
+# training on a 2-core CPU: 128x64 input, 6 epochs. The ImageNet weights are a local file
 # (torchvision key layout, converted on load); users point `pretrained` at their copy or
 # at the OpenMMLab checkpoint URL of the base model config.
 _base_ = [
@@ -34,8 +34,8 @@ val_dataloader = dict(num_workers=2, dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=2),
-    dict(type='MultiStepLR', by_epoch=True, milestones=[6, 9], gamma=0.1),
+    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1),
+    dict(type='MultiStepLR', by_epoch=True, milestones=[4, 5], gamma=0.1),
 ]
-train_cfg = dict(max_epochs=10, val_interval=5)
+train_cfg = dict(max_epochs=6, val_interval=3)
 default_hooks = dict(logger=dict(interval=20))

@@ -79,10 +79,11 @@ def embed(model: nn.Module, dataset, batch_size: int) -> Tuple[List, List[str]]:
     return samples, names
 
 
-def subset_metrics(evaluator_cfg: dict, samples: List, names: List[str],
-                   subset: Set[str]) -> Dict[str, Dict[str, float]]:
+def subset_metrics(evaluator_cfg: dict, samples: List, names: List[str], subset: Set[str],
+                   dataset_meta: Optional[dict] = None) -> Dict[str, Dict[str, float]]:
     """Metrics of all queries and of the queries named in ``subset`` (same gallery)."""
     metric = METRICS.build(copy.deepcopy(evaluator_cfg))
+    metric.dataset_meta = dataset_meta  # as mmengine's Evaluator does (protocol='auto')
     metric.process({}, samples)
     results = metric.results
     keep = [not r['is_query'] or name in subset for r, name in zip(results, names)]
@@ -113,7 +114,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     evaluator = cfg.test_evaluator
     if isinstance(evaluator, (list, tuple)):
         evaluator = evaluator[0]
-    metrics = subset_metrics(dict(evaluator), samples, names, subset)
+    metrics = subset_metrics(dict(evaluator), samples, names, subset, dataset.metainfo)
     num_queries = sum(1 for s in samples if s.metainfo.get('is_query'))
     num_sub = sum(1 for s, n in zip(samples, names) if s.metainfo.get('is_query') and n in subset)
     table = PrettyTable()
