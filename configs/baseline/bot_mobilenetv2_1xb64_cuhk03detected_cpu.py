@@ -34,7 +34,7 @@ val_dataloader = dict(num_workers=2, dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1),
+    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=2),
     dict(type='MultiStepLR', by_epoch=True, milestones=[4, 5], gamma=0.1),
 ]
 train_cfg = dict(max_epochs=6, val_interval=3)

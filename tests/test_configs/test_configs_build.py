@@ -193,16 +193,32 @@ def test_bpbreid_schedule_matches_the_paper():
 def test_synthetic_bpbreid_config_is_comparable_to_the_bot_baseline():
     bp = Config.fromfile(osp.join(BPBREID_DIR, 'bpbreid_mobilenetv2_1xb64_synthetic.py'))
     bot = Config.fromfile(osp.join(CONFIG_DIR, 'baseline', 'bot_mobilenetv2_1xb64_synthetic.py'))
-    assert _epoch_lrs(bp, 12) == pytest.approx(_epoch_lrs(bot, 12))
+    epochs = bot.train_cfg.max_epochs
+    assert _epoch_lrs(bp, epochs) == pytest.approx(_epoch_lrs(bot, epochs))
     assert bp.train_cfg == bot.train_cfg
     assert bp.optim_wrapper == bot.optim_wrapper
     assert bp.model.backbone == bot.model.backbone
     assert bp.model.head.num_classes == bot.model.head.num_classes
-    assert bp.train_dataloader.batch_size == bot.train_dataloader.batch_size
-    assert bp.train_dataloader.sampler == bot.train_dataloader.sampler
-    assert bp.test_dataloader == bot.test_dataloader
+    for key in ('batch_size', 'sampler', 'num_workers'):
+        assert bp.train_dataloader[key] == bot.train_dataloader[key], key
     assert bp.test_evaluator == bot.test_evaluator
+    assert bp.test_dataloader.dataset.type == bot.test_dataloader.dataset.type
     assert bp.train_dataloader.dataset.part_labels.scheme == 'bpbreid8'
+
+    # same augmentation apart from the part-specific choices: the labels are loaded, no
+    # flip, and the input (and the crop padding with it) at 128x64
+    def kinds(pipeline):
+        return [t['type'] for t in pipeline if t['type'] not in ('LoadPartLabel',
+                                                                 'ReIDRandomFlip')]
+
+    assert kinds(bp.train_dataloader.dataset.pipeline) == kinds(
+        bot.train_dataloader.dataset.pipeline)
+    assert 'ReIDRandomFlip' not in [t['type'] for t in bp.train_dataloader.dataset.pipeline]
+    sizes = {t['type']: t for t in bp.train_dataloader.dataset.pipeline}
+    assert sizes['ReIDResize']['scale'] == (128, 64)
+    bot_sizes = {t['type']: t for t in bot.train_dataloader.dataset.pipeline}
+    factor = 128 // bot_sizes['ReIDResize']['scale'][0]
+    assert sizes['PadRandomCrop']['padding'] == factor * bot_sizes['PadRandomCrop']['padding']
 
 
 @pytest.fixture(scope='module')

@@ -5,12 +5,13 @@
 #   <data_root>/masks/bpbreid8/train/<occluded|whole>_body_images/<stem>.png
 # Augmentation: zero-pad 10 + random crop, random erasing (erased labels become
 # background); no horizontal flip.
+_base_ = ['./market_layout.py']
+
 dataset_type = 'PDukeMTMC'
 data_root = 'data/P-DukeMTMC-reID'
 img_size = (256, 128)  # (H, W)
 part_scheme = 'bpbreid8'
 part_labels = dict(scheme=part_scheme, label_dir='masks')
-
 train_pipeline = [
     dict(type='LoadReIDImage'),
     dict(type='LoadPartLabel'),
@@ -19,31 +20,13 @@ train_pipeline = [
     dict(type='RandomErasing', prob=0.5),
     dict(type='PackReIDInputs'),
 ]
-test_pipeline = [
-    dict(type='LoadReIDImage'),
-    dict(type='ReIDResize', scale=img_size),
-    dict(type='PackReIDInputs'),
-]
-
-batch_size = 64  # P x K = 16 identities x 4 images
 train_dataloader = dict(
-    batch_size=batch_size,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='IdentitySampler', num_instances=4, batch_size=batch_size),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        mode='train',
         part_labels=part_labels,
         pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=128,
-    num_workers=4,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type=dataset_type, data_root=data_root, mode='test', pipeline=test_pipeline))
+val_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='ReIDMetric', metric='euclidean', protocol='all')
 test_evaluator = val_evaluator
