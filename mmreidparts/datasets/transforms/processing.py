@@ -1,4 +1,10 @@
-"""Geometric and erasing transforms that move the part label map with the image."""
+"""Geometric and erasing transforms that move the label maps with the image.
+
+The label fields carried along are ``gt_seg_map`` (H x W uint8 part ids, 0 = background,
+255 = ignore), ``gt_part_fields`` (K x H x W float32 soft part maps, ``LoadPifPafLabel``
+in ``mode='soft'``) and ``gt_region_map`` (H x W VPM region ids ``0..p-1`` of
+``VPMRandomCrop``; :data:`REGION_IGNORE` marks pixels that belong to no region).
+"""
 import math
 from typing import Optional, Sequence, Tuple
 
@@ -6,11 +12,15 @@ import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 
+from mmreidparts.datasets.transforms.pifpaf_labels import resize_maps
 from mmreidparts.registry import TRANSFORMS
 from mmreidparts.structures.part_schemes import PartScheme, get_part_scheme
 
 # ImageNet mean pixel, RGB order, in [0, 255].
 IMAGENET_MEAN_RGB = (123.675, 116.28, 103.53)
+# Region id of pixels that belong to no VPM region (uint8 form of the -1 that
+# ``project_region_labels`` gives to uncovered cells); region 0 is a real stripe.
+REGION_IGNORE = 255
 
 
 def _pair(scale: Sequence[int], name: str) -> Tuple[int, int]:
@@ -20,24 +30,57 @@ def _pair(scale: Sequence[int], name: str) -> Tuple[int, int]:
     return int(scale[0]), int(scale[1])
 
 
+def _part_fields(results: dict, h: int, w: int, name: str) -> Optional[np.ndarray]:
+    """``gt_part_fields`` ``[K, H, W]`` of a record, checked against the image size."""
+    fields = results.get('gt_part_fields')
+    if fields is not None and (fields.ndim != 3 or fields.shape[1:] != (h, w)):
+        raise ValueError(f'{name}: gt_part_fields of {results.get("img_path")} has shape '
+                         f'{tuple(fields.shape)}; expected [K, {h}, {w}] like the image')
+    return fields
+
+
+def _region_map(results: dict, h: int, w: int, name: str) -> Optional[np.ndarray]:
+    """``gt_region_map`` ``[H, W]`` of a record, checked against the image size."""
+    region = results.get('gt_region_map')
+    if region is not None and region.shape != (h, w):
+        raise ValueError(f'{name}: gt_region_map of {results.get("img_path")} has shape '
+                         f'{tuple(region.shape)}; expected ({h}, {w}) like the image')
+    return region
+
+
+def _resize_nearest(label: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Nearest-neighbour resize of an ``[h0, w0]`` integer map to ``[h, w]``, same dtype."""
+    # OpenCV has no 64-bit integer resize; region ids fit int32.
+    work = label.astype(np.int32) if label.dtype.itemsize == 8 else label
+    return cv2.resize(work, (w, h), interpolation=cv2.INTER_NEAREST).astype(label.dtype)
+
+
 @TRANSFORMS.register_module()
 class ReIDResize(BaseTransform):
-    """Resize ``img`` (bilinear) and ``gt_seg_map`` (nearest) to ``scale = (H, W)``.
+    """Resize ``img`` (bilinear) and its label maps to ``scale = (H, W)``.
 
-    Updated keys: ``img``, ``img_shape``, ``gt_seg_map`` (if present); added
-    ``scale_factor = (w_scale, h_scale)``.
+    ``gt_seg_map`` and ``gt_region_map`` are resized with nearest neighbour (ids are not
+    blended), ``gt_part_fields`` bilinearly, channel by channel. Updated keys: ``img``,
+    ``img_shape`` and the label fields present; added ``scale_factor = (w_scale, h_scale)``.
     """
 
     def __init__(self, scale: Sequence[int] = (256, 128)) -> None:
         self.scale = _pair(scale, 'ReIDResize scale')
 
     def transform(self, results: dict) -> dict:
-        """Resize the image and its label map."""
+        """Resize the image and its label maps."""
         h, w = self.scale
         img = results['img']
         h0, w0 = img.shape[:2]
+        name = type(self).__name__
+        fields = _part_fields(results, h0, w0, name)  # [K, h0, w0]
+        region = _region_map(results, h0, w0, name)  # [h0, w0]
         if (h0, w0) != (h, w):
             results['img'] = cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
+            if fields is not None:
+                results['gt_part_fields'] = resize_maps(fields, h, w, 'bilinear')  # [K, H, W]
+            if region is not None:
+                results['gt_region_map'] = _resize_nearest(region, h, w)  # [H, W]
         seg = results.get('gt_seg_map')
         if seg is not None and seg.shape[:2] != (h, w):
             results['gt_seg_map'] = cv2.resize(seg, (w, h), interpolation=cv2.INTER_NEAREST)
@@ -54,21 +97,29 @@ class ReIDResize(BaseTransform):
 class PadRandomCrop(BaseTransform):
     """Pad by ``padding`` pixels on every side, then crop a random window of the old size.
 
-    The label map is padded with ``seg_pad_val`` (background) and cropped at the same
-    offset, so every label stays on its pixel. Adds ``crop_offset = (top, left)`` in the
-    padded image (``(padding, padding)`` is the identity).
+    Every label field is padded and cropped at the same offset, so each label stays on
+    its pixel: ``gt_seg_map`` is padded with ``seg_pad_val`` (background),
+    ``gt_part_fields`` with 0 in every channel (no part there), and ``gt_region_map`` with
+    ``region_pad_val`` (default :data:`REGION_IGNORE`: the padding lies outside the
+    pedestrian box that VPM splits into regions, and id 0 is the top stripe, not
+    background). Adds ``crop_offset = (top, left)`` in the padded image
+    (``(padding, padding)`` is the identity).
     """
 
     def __init__(self, padding: int = 10, pad_val: float = 0, seg_pad_val: int = 0,
-                 prob: float = 1.0) -> None:
+                 prob: float = 1.0, region_pad_val: int = REGION_IGNORE) -> None:
         if padding < 0:
             raise ValueError(f'PadRandomCrop padding must be >= 0, got {padding}')
         if not 0 <= prob <= 1:
             raise ValueError(f'PadRandomCrop prob must be in [0, 1], got {prob}')
+        if int(region_pad_val) != region_pad_val or not 0 <= region_pad_val <= 255:
+            raise ValueError('PadRandomCrop region_pad_val must be an int in [0, 255], '
+                             f'got {region_pad_val!r}')
         self.padding = int(padding)
         self.pad_val = pad_val
         self.seg_pad_val = seg_pad_val
         self.prob = prob
+        self.region_pad_val = int(region_pad_val)
 
     def _offset(self) -> Tuple[int, int]:
         """Random crop offset ``(top, left)`` in ``[0, 2 * padding]``."""
@@ -78,7 +129,7 @@ class PadRandomCrop(BaseTransform):
                 int(np.random.randint(0, 2 * self.padding + 1)))
 
     def transform(self, results: dict) -> dict:
-        """Pad and crop the image and its label map at one random offset."""
+        """Pad and crop the image and its label maps at one random offset."""
         p = self.padding
         top, left = self._offset()
         results['crop_offset'] = (top, left)
@@ -86,6 +137,9 @@ class PadRandomCrop(BaseTransform):
             return results
         img = results['img']
         h, w = img.shape[:2]
+        name = type(self).__name__
+        fields = _part_fields(results, h, w, name)  # [K, H, W]
+        region = _region_map(results, h, w, name)  # [H, W]
         padded = cv2.copyMakeBorder(img, p, p, p, p, cv2.BORDER_CONSTANT,
                                     value=[self.pad_val] * 4)  # [H + 2p, W + 2p, 3]
         results['img'] = padded[top:top + h, left:left + w]
@@ -93,12 +147,22 @@ class PadRandomCrop(BaseTransform):
         if seg is not None:
             seg_p = np.pad(seg, p, mode='constant', constant_values=self.seg_pad_val)
             results['gt_seg_map'] = seg_p[top:top + h, left:left + w]
+        if fields is not None:
+            fields_p = np.pad(fields, ((0, 0), (p, p), (p, p)), mode='constant',
+                              constant_values=0)  # [K, H + 2p, W + 2p]
+            results['gt_part_fields'] = np.ascontiguousarray(
+                fields_p[:, top:top + h, left:left + w])
+        if region is not None:
+            region_p = np.pad(region, p, mode='constant',
+                              constant_values=self.region_pad_val)  # [H + 2p, W + 2p]
+            results['gt_region_map'] = region_p[top:top + h, left:left + w]
         return results
 
     def __repr__(self) -> str:
         """Name and arguments."""
         return (f'{type(self).__name__}(padding={self.padding}, pad_val={self.pad_val}, '
-                f'seg_pad_val={self.seg_pad_val}, prob={self.prob})')
+                f'seg_pad_val={self.seg_pad_val}, prob={self.prob}, '
+                f'region_pad_val={self.region_pad_val})')
 
 
 @TRANSFORMS.register_module()
@@ -172,8 +236,10 @@ class RandomErasing(BaseTransform):
     ``max_attempts`` draws until it fits). ``mode='const'`` fills it with ``fill`` (default
     the ImageNet mean pixel in the image's channel order, which is 0 after
     normalisation), ``mode='random'`` with uniform random pixels. Label pixels in the
-    rectangle become ``seg_fill`` (0 = background). Adds ``erase_box = (top, left, h, w)``
-    or None.
+    rectangle become background: ``seg_fill`` (0) in ``gt_seg_map`` and 0 in every channel
+    of ``gt_part_fields``. ``gt_region_map`` is left as it is: VPM regions are positions
+    in the pedestrian box, which erasing does not move. Adds
+    ``erase_box = (top, left, h, w)`` or None.
 
     Args:
         prob: probability of erasing.
@@ -242,6 +308,7 @@ class RandomErasing(BaseTransform):
     def transform(self, results: dict) -> dict:
         """Erase one random rectangle of the image and set its labels to background."""
         img = results['img']
+        fields = _part_fields(results, *img.shape[:2], type(self).__name__)  # [K, H, W]
         box = self._box(*img.shape[:2])
         results['erase_box'] = box
         if box is None:
@@ -262,6 +329,10 @@ class RandomErasing(BaseTransform):
             seg = seg.copy()
             seg[top:top + eh, left:left + ew] = self.seg_fill
             results['gt_seg_map'] = seg
+        if fields is not None:
+            fields = fields.copy()
+            fields[:, top:top + eh, left:left + ew] = 0
+            results['gt_part_fields'] = fields
         return results
 
     def __repr__(self) -> str:
