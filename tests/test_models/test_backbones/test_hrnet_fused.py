@@ -41,6 +41,7 @@ def test_loads_openmmlab_hrnet_classifier_keys(tmp_path):
     torch.manual_seed(1)
     classifier = MMPRETRAIN_MODELS.build(dict(
         type='ImageClassifier',
+        _scope_='mmpretrain',
         backbone=dict(type='HRNet', arch='w32'),
         neck=[dict(type='HRFuseScales', in_channels=(32, 64, 128, 256)),
               dict(type='GlobalAveragePooling')],
