@@ -10,7 +10,7 @@ from mmengine.dataset import Compose, pseudo_collate
 
 from mmreidparts.registry import MODELS
 from mmreidparts.structures import ReIDDataSample
-from mmreidparts.utils import load_reid_checkpoint, register_all_modules
+from mmreidparts.utils import load_reid_checkpoint, register_all_modules, strip_pretrained
 
 ImageType = Union[str, np.ndarray]
 
@@ -29,7 +29,9 @@ def init_model(config: Union[str, Config],
     cfg = Config.fromfile(config) if isinstance(config, str) else copy.deepcopy(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    model_cfg = copy.deepcopy(cfg.model)
+    model_cfg = copy.deepcopy(cfg.model.to_dict())
+    if checkpoint is not None:  # the checkpoint holds every weight: read no pretrained file
+        model_cfg = strip_pretrained(model_cfg)
     model = MODELS.build(model_cfg)
     if checkpoint is None:
         model.init_weights()

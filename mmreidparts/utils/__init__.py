@@ -6,7 +6,9 @@ from .checkpoint import (
                          register_checkpoint_safe_globals,
                          save_zoo_checkpoint,
 )
+from .config import strip_pretrained
 from .setup_env import register_all_modules
 
 __all__ = ['register_all_modules', 'register_checkpoint_safe_globals', 'load_state_dict_file',
-           'load_reid_checkpoint', 'check_state_dict_compatible', 'save_zoo_checkpoint']
+           'load_reid_checkpoint', 'check_state_dict_compatible', 'save_zoo_checkpoint',
+           'strip_pretrained']

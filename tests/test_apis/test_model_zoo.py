@@ -98,3 +98,25 @@ def test_inference_from_paths_and_arrays_agree(tmp_path, tiny_checkpoint):
 def test_checkpoint_of_another_model_is_refused(tiny_checkpoint):
     with pytest.raises(RuntimeError, match='does not match the model'):
         init_model(TINY_CFG, tiny_checkpoint, cfg_options={'model.head.num_classes': 5})
+
+
+def test_a_checkpoint_makes_pretrained_files_unnecessary(tiny_checkpoint):
+    # the config names ImageNet weights that are not on this machine: with a checkpoint
+    # given, they are neither read nor needed
+    options = {'model.backbone.pretrained': '/no/such/imagenet_weights.pt'}
+    model = init_model(TINY_CFG, tiny_checkpoint, cfg_options=options)
+    ref = torch.load(tiny_checkpoint, weights_only=True)['state_dict']
+    assert torch.equal(model.state_dict()['head.classifier.weight'],
+                       ref['head.classifier.weight'])
+    with pytest.raises(Exception, match='no/such/imagenet_weights'):
+        init_model(TINY_CFG, None, cfg_options=options)
+
+
+def test_strip_pretrained_is_recursive_and_leaves_the_input():
+    from mmreidparts.utils import strip_pretrained
+    cfg = dict(backbone=dict(type='X', pretrained='a.pth', init_cfg=dict(type='Pretrained')),
+               heads=[dict(type='H', init_cfg=dict(type='Normal'))], depth=50)
+    out = strip_pretrained(cfg)
+    assert out == dict(backbone=dict(type='X', pretrained=None, init_cfg=None),
+                       heads=[dict(type='H', init_cfg=None)], depth=50)
+    assert cfg['backbone']['pretrained'] == 'a.pth'

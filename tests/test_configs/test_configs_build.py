@@ -21,7 +21,7 @@ from mmengine.config import Config
 
 from mmreidparts.registry import DATASETS, MODELS
 from mmreidparts.structures import get_part_scheme
-from mmreidparts.utils import register_all_modules
+from mmreidparts.utils import register_all_modules, strip_pretrained
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(ROOT, 'configs')
@@ -38,15 +38,6 @@ register_all_modules()
 def _rel(path: str) -> str:
     return osp.relpath(path, CONFIG_DIR)
 
-
-def without_pretrained(cfg: Any) -> Any:
-    """A copy of a (nested) model config whose ``init_cfg`` and ``pretrained`` are None."""
-    if isinstance(cfg, dict):
-        return {k: (None if k in ('init_cfg', 'pretrained') else without_pretrained(v))
-                for k, v in cfg.items()}
-    if isinstance(cfg, (list, tuple)):
-        return type(cfg)(without_pretrained(v) for v in cfg)
-    return cfg
 
 
 def training_part_scheme(cfg: Config) -> Optional[str]:
@@ -72,7 +63,7 @@ def expected_train_ids(cfg: Config) -> Optional[int]:
 def test_config_builds_a_consistent_model(path):
     cfg = Config.fromfile(path)
     assert cfg.get('default_scope') == 'mmreidparts'
-    model = MODELS.build(without_pretrained(copy.deepcopy(cfg.model.to_dict())))
+    model = MODELS.build(strip_pretrained(copy.deepcopy(cfg.model.to_dict())))
     head = model.head
     assert head.num_classes == cfg.model.head.num_classes
 

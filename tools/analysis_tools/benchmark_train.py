@@ -40,7 +40,7 @@ from torch import Tensor, nn
 
 from mmreidparts.registry import MODELS
 from mmreidparts.structures import ReIDDataSample
-from mmreidparts.utils import register_all_modules
+from mmreidparts.utils import register_all_modules, strip_pretrained
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -72,15 +72,6 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         parser.error('--threads must be >= 1')
     return args
 
-
-def without_pretrained(cfg):
-    """A copy of a nested model config whose ``init_cfg`` and ``pretrained`` are None."""
-    if isinstance(cfg, dict):
-        return {k: (None if k in ('init_cfg', 'pretrained') else without_pretrained(v))
-                for k, v in cfg.items()}
-    if isinstance(cfg, (list, tuple)):
-        return type(cfg)(without_pretrained(v) for v in cfg)
-    return cfg
 
 
 def input_size(cfg: Config) -> Tuple[int, int]:
@@ -138,7 +129,7 @@ def build_model_and_optimizer(cfg: Config, device: torch.device) -> Tuple[nn.Mod
                                                                           OptimWrapper]:
     """The config's model (randomly initialised) and optimizer wrapper, on ``device``."""
     # the layers' construction-time initialisation is enough for timing
-    model = MODELS.build(without_pretrained(copy.deepcopy(cfg.model.to_dict())))
+    model = MODELS.build(strip_pretrained(copy.deepcopy(cfg.model.to_dict())))
     model.to(device).train()
     optim_cfg = copy.deepcopy(cfg.optim_wrapper.to_dict())
     optim_cfg['type'] = 'OptimWrapper'  # autocast is handled here, for both steps alike

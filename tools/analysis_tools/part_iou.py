@@ -29,9 +29,10 @@ from mmengine.dataset import pseudo_collate
 from prettytable import PrettyTable
 from torch import Tensor, nn
 
-from mmreidparts.registry import DATASETS, MODELS
+from mmreidparts.apis import init_model
+from mmreidparts.registry import DATASETS
 from mmreidparts.structures import get_part_scheme
-from mmreidparts.utils import load_reid_checkpoint, register_all_modules
+from mmreidparts.utils import register_all_modules
 
 IGNORE_INDEX = 255
 SPLITS = ('query', 'gallery', 'train')
@@ -54,23 +55,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def without_pretrained(cfg):
-    """A copy of a nested model config whose ``init_cfg`` and ``pretrained`` are None."""
-    if isinstance(cfg, dict):
-        return {k: (None if k in ('init_cfg', 'pretrained') else without_pretrained(v))
-                for k, v in cfg.items()}
-    if isinstance(cfg, (list, tuple)):
-        return type(cfg)(without_pretrained(v) for v in cfg)
-    return cfg
-
 
 def build_model(cfg: Config, checkpoint: Optional[str], device: torch.device) -> nn.Module:
     """The config's model in eval mode, with the checkpoint's weights (checked) loaded."""
-    model = MODELS.build(without_pretrained(copy.deepcopy(cfg.model.to_dict())))
-    if checkpoint is not None:
-        load_reid_checkpoint(model, checkpoint, strict=True,
-                             ignore_prefixes=tuple(cfg.get('test_ignore_prefixes', ())))
-    return model.to(device).eval()
+    return init_model(cfg, checkpoint, device=str(device))
 
 
 def _type_name(transform: dict) -> str:
