@@ -4,26 +4,16 @@
 _base_ = [
     '../_base_/models/bpbreid_hrnet32.py',
     '../_base_/datasets/occluded_duke_parts.py',
+    '../_base_/datasets/parts_pipelines_384x128.py',
     '../_base_/schedules/bpbreid_120e.py',
     '../_base_/default_runtime.py',
 ]
 
 model = dict(head=dict(num_classes=702, num_parts=8, part_scheme='bpbreid8'))
 
-img_size = (384, 128)  # (H, W)
-train_pipeline = [
-    dict(type='LoadReIDImage'),
-    dict(type='LoadPartLabel'),
-    dict(type='ReIDResize', scale=img_size),
-    dict(type='PadRandomCrop', padding=10),
-    dict(type='RandomErasing', prob=0.5),
-    dict(type='PackReIDInputs'),
-]
-test_pipeline = [
-    dict(type='LoadReIDImage'),
-    dict(type='ReIDResize', scale=img_size),
-    dict(type='PackReIDInputs'),
-]
+img_size = {{_base_.img_size_384x128}}
+train_pipeline = {{_base_.train_pipeline_384x128}}
+test_pipeline = {{_base_.test_pipeline_384x128}}
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader

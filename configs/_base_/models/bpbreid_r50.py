@@ -1,24 +1,12 @@
-# BPBreID-RN: ResNet-50 (ImageNet, last stride 1: 256x128 -> 2048 x 16 x 8) + BPBreID head
+# BPBreID-RN: BoT's ResNet-50 model (ImageNet, last stride 1: 256x128 -> 2048 x 16 x 8)
+# with the BPBreID head in place of the BNNeck head
 # (body part attention, global-local pooling, 512-d reduction, BNNeck, GiLt losses).
 # The head defaults to K=8 (occluded datasets); holistic datasets set K=5 / bpbreid5.
+_base_ = ['./bot_r50.py']
+
 model = dict(
-    type='ReIDModel',
-    data_preprocessor=dict(
-        type='ReIDDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        to_rgb=True),
-    backbone=dict(
-        type='ResNetReID',
-        depth=50,
-        last_stride=1,
-        out_indices=(3, ),
-        init_cfg=dict(
-            type='Pretrained',
-            checkpoint='https://download.openmmlab.com/mmclassification/v0/resnet/'
-            'resnet50_8xb32_in1k_20210831-ea4938fc.pth',
-            prefix='backbone.')),
     head=dict(
+        _delete_=True,
         type='BPBreIDHead',
         in_channels=2048,
         num_classes=702,
