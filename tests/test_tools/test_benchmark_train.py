@@ -70,7 +70,7 @@ def test_full_step_updates_every_part_and_backbone_step_updates_nothing(tool,
     model, optim = tool.build_model_and_optimizer(cfg, device)
     batch = tool.make_batch(8, (64, 32), model.head.num_classes, model.head.num_parts)
     steps = tool.make_steps(model, optim, batch, device, amp=False)
-    assert list(steps) == ['backbone', 'full', 'optimizer']
+    assert list(steps) == ['backbone', 'full', 'optimizer', 'head']
 
     backbone_w = model.backbone.conv1.conv.weight
     classifier_w = model.head.pixel_classifier.conv.weight
@@ -85,6 +85,13 @@ def test_full_step_updates_every_part_and_backbone_step_updates_nothing(tool,
     after_full = classifier_w.detach().clone()
     assert steps['optimizer']() == 0.0
     assert not torch.equal(classifier_w, after_full)  # one more step on the same gradients
+    # the head step: gradients for the head only, no update
+    model.zero_grad(set_to_none=True)
+    after_opt = classifier_w.detach().clone()
+    assert steps['head']() > 0
+    assert classifier_w.grad is not None and classifier_w.grad.abs().sum() > 0
+    assert backbone_w.grad is None
+    assert torch.equal(classifier_w, after_opt)
 
 
 def test_tool_prints_both_throughputs_and_the_overhead(tiny_bpbreid_cfg, tmp_path):
@@ -110,6 +117,10 @@ def test_tool_prints_both_throughputs_and_the_overhead(tiny_bpbreid_cfg, tmp_pat
     assert res['overhead_without_optimizer'] == pytest.approx(
         (res['full_ms'] - res['optimizer_ms']) / res['backbone_ms'] - 1)
     assert res['overhead_without_optimizer'] < res['overhead']
+    assert res['head_share'] == pytest.approx(res['head_ms'] / res['backbone_ms'])
+    head = re.search(r'head step\s*:\s*([\d.]+) ms/iter median = ([\d.]+) % of the backbone', text)
+    assert head, text
+    assert float(head.group(2)) == pytest.approx(100 * res['head_share'], abs=0.06)
     assert float(full.group(1)) == pytest.approx(res['full_img_per_s'], abs=0.01)
     assert float(overhead.group(1)) == pytest.approx(100 * res['overhead'], abs=0.06)
     assert float(no_opt.group(1)) == pytest.approx(100 * res['overhead_without_optimizer'],

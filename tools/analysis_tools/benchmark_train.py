@@ -10,16 +10,21 @@ Two steps are timed on the same random batch at the config's input size:
 - ``full``: one whole training step, as the runner does it: data preprocessor, backbone,
   head, losses, backward and the config's optimizer step;
 - ``backbone``: the bare backbone's forward and backward on the preprocessed images,
-  with the sum of its output maps as the loss (no optimizer step);
+  with a fixed random projection of its output maps as the loss (no optimizer step);
 - ``optimizer``: the optimizer step alone (on the gradients of the last full step), so
-  that the cost of the head, pooling and losses can be told apart from it.
+  that the cost of the head, pooling and losses can be told apart from it;
+- ``head``: the head alone, forward (pooling, embeddings) and losses and backward down to
+  the feature map, on backbone features computed once: the direct measure of what the
+  head, pooling and losses cost, free of the run-to-run noise of the backbone's time that
+  the difference ``full - backbone`` carries.
 
 The batch holds random images, identity labels in the PK layout of the identity sampler
 (``batch / num_instances`` identities, ``num_instances`` images each) and, for part-based
 heads, random part label maps with ids ``0..K``. Iterations of the steps alternate, so
 that other processes sharing the machine slow them alike. From the median step times the
 report gives the overhead of the full step over the backbone (head, pooling, losses,
-data preprocessor and optimizer step) and the same without the optimizer step. Pretrained
+data preprocessor and optimizer step), the same without the optimizer step, and the head
+step's time as a share of the backbone step. Pretrained
 weights are not loaded (nothing is downloaded).
 """
 import argparse
@@ -149,7 +154,7 @@ def autocast_context(device: torch.device,
 
 def make_steps(model: nn.Module, optim_wrapper: OptimWrapper, batch: dict,
                device: torch.device, amp: bool) -> Dict[str, Callable[[], float]]:
-    """The steps ``backbone``, ``full`` and ``optimizer``, each returning a loss or 0.
+    """The steps ``backbone``, ``full``, ``optimizer`` and ``head``, each returning a loss or 0.
 
     ``optimizer`` only steps the optimizer on the gradients left by ``full``, so it must
     run after ``full`` once.
@@ -157,7 +162,11 @@ def make_steps(model: nn.Module, optim_wrapper: OptimWrapper, batch: dict,
     autocast = autocast_context(device, amp)
     scaler = torch.amp.GradScaler('cuda') if amp and device.type == 'cuda' else None
     with torch.no_grad():
-        images = model.data_preprocessor(copy.deepcopy(batch), True)['inputs'].detach()
+        prepared = model.data_preprocessor(copy.deepcopy(batch), True)
+        images = prepared['inputs'].detach()
+        with autocast():
+            feats0 = tuple(f.detach() for f in model.extract_feat(images))
+    samples = prepared['data_samples']
 
     def full_step() -> float:
         with autocast():
@@ -174,12 +183,18 @@ def make_steps(model: nn.Module, optim_wrapper: OptimWrapper, batch: dict,
             scaler.update()
         return float(loss.detach())
 
+    # the bare backbone's loss is <feats, r> with fixed random r: the gradient it sends
+    # back is a dense map like the head's (a plain sum would send a broadcast ones tensor,
+    # which some backward kernels handle faster than real gradients)
+    gen = torch.Generator(device='cpu').manual_seed(1)
+    probes = tuple(torch.randn(f.shape, generator=gen).to(device) for f in feats0)
+
     def backbone_step() -> float:
         model.backbone.zero_grad(set_to_none=True)
         with autocast():
             feats = model.backbone(images)
             feats = (feats, ) if isinstance(feats, Tensor) else feats
-            loss = sum(f.float().sum() for f in feats)
+            loss = sum((f.float() * r).sum() for f, r in zip(feats, probes))
         loss.backward()
         return float(loss.detach())
 
@@ -190,8 +205,18 @@ def make_steps(model: nn.Module, optim_wrapper: OptimWrapper, batch: dict,
             optim_wrapper.optimizer.step()
         return 0.0
 
+    def head_step() -> float:
+        model.head.zero_grad(set_to_none=True)
+        feats = tuple(f.detach().requires_grad_(True) for f in feats0)
+        with autocast():
+            losses = model.head.loss(feats, samples)
+            loss, _ = model.parse_losses(losses)
+        loss.backward()  # down to the feature map, as in training
+        return float(loss.detach())
+
     # the order matters: 'optimizer' reuses the gradients of the last 'full' step
-    return dict(backbone=backbone_step, full=full_step, optimizer=optimizer_step)
+    return dict(backbone=backbone_step, full=full_step, optimizer=optimizer_step,
+                head=head_step)
 
 
 def time_alternating(steps: Dict[str, Callable[[], float]], iters: int, warmup: int,
@@ -242,6 +267,7 @@ def benchmark(cfg: Config,
     out['overhead'] = out['full_ms'] / out['backbone_ms'] - 1
     out['overhead_without_optimizer'] = (
         (out['full_ms'] - out['optimizer_ms']) / out['backbone_ms'] - 1)
+    out['head_share'] = out['head_ms'] / out['backbone_ms']
     return out
 
 
@@ -261,6 +287,9 @@ def format_report(res: dict, load: Tuple[Tuple[float, ...], Tuple[float, ...]]) 
         f'full train step  : {res["full_img_per_s"]:8.2f} img/s  '
         f'({res["full_ms"]:.1f} ms/iter median, {res["full_img_per_s_mean"]:.2f} img/s mean)',
         f'optimizer step   : {res["optimizer_ms"]:8.1f} ms/iter median',
+        f'head step        : {res["head_ms"]:8.1f} ms/iter median = '
+        f'{100 * res["head_share"]:.1f} % of the backbone step (head + pooling + losses, '
+        'forward and backward)',
         f'overhead         : {100 * res["overhead"]:+.1f} % (full step over the backbone)',
         f'overhead w/o opt : {100 * res["overhead_without_optimizer"]:+.1f} % (head + pooling '
         '+ losses + preprocessing over the backbone)',

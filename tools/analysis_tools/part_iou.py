@@ -1,8 +1,8 @@
 """Per-part IoU of a part-based model's attention maps against a dataset's part labels.
 
     python tools/analysis_tools/part_iou.py CONFIG CHECKPOINT [--split query]
-        [--batch-size 64] [--max-images N] [--device cpu] [--out iou.json]
-        [--cfg-options k=v ...]
+        [--batch-size 64] [--max-images N] [--resolution input|feature]
+        [--device cpu] [--out iou.json] [--cfg-options k=v ...]
 
 The images of one split (``query``, ``gallery`` or ``train``) of the config's test
 dataset go through the test pipeline; their part labels are loaded as the training labels
@@ -10,7 +10,10 @@ are (``part_labels`` of the training dataset, or its ``LoadPifPafLabel`` transfo
 resized with the image to the model's input size. The head's part probability maps
 (``[K+1, Hf, Wf]``, 0 = background) are upsampled bilinearly to that size and the most
 likely class of each pixel is compared with the label: per class, IoU = |pred & label| /
-|pred | label| over all pixels of the split (ignored label pixels, 255, excluded). The
+|pred | label| over all pixels of the split (ignored label pixels, 255, excluded). With
+``--resolution feature`` the comparison is made on the map itself, against the labels
+brought to the map size the way the head's training targets are (its ``label_resize``):
+this measures what the part classifier learnt, apart from the coarseness of the map. The
 table lists every class with its IoU and its share of the labelled and predicted pixels,
 then the mean IoU over the K parts and over the K+1 classes.
 """
@@ -30,12 +33,14 @@ from prettytable import PrettyTable
 from torch import Tensor, nn
 
 from mmreidparts.apis import init_model
+from mmreidparts.models.heads.bpbreid_head import resize_part_labels
 from mmreidparts.registry import DATASETS
 from mmreidparts.structures import get_part_scheme
 from mmreidparts.utils import register_all_modules
 
 IGNORE_INDEX = 255
 SPLITS = ('query', 'gallery', 'train')
+RESOLUTIONS = ('input', 'feature')
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -48,6 +53,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--batch-size', type=int, default=64, help='images per batch')
     parser.add_argument('--max-images', type=int, default=None,
                         help='use only the first N images of the split')
+    parser.add_argument('--resolution', choices=RESOLUTIONS, default='input',
+                        help='compare at the input size (maps upsampled) or at the feature '
+                        'map size (labels resized like the training targets)')
     parser.add_argument('--device', default=None, help='cpu or cuda (default: cuda if any)')
     parser.add_argument('--out', default=None, help='also write the figures to this JSON')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -111,14 +119,24 @@ def iter_batches(dataset, batch_size: int, max_images: Optional[int] = None) -> 
         yield pseudo_collate([dataset[i] for i in range(start, min(start + batch_size, total))])
 
 
-def predicted_classes(model: nn.Module, batch: dict) -> Tuple[Tensor, Tensor]:
-    """``(pred, label)``: argmax of the upsampled part maps and the label maps, ``[N, H, W]``."""
+def predicted_classes(model: nn.Module, batch: dict,
+                      resolution: str = 'input') -> Tuple[Tensor, Tensor]:
+    """``(pred, label)``, ``[N, H, W]``: argmax of the part maps and the label maps.
+
+    'input': the maps are upsampled (bilinear) to the label size; 'feature': the labels
+    are brought to the map size as the head does for its training targets.
+    """
     data = model.data_preprocessor(batch, False)
     with torch.no_grad():
         out = model.head(model.extract_feat(data['inputs']))
     maps = out['part_maps']  # [N, K+1, Hf, Wf]
     labels = torch.stack([s.gt_part_map.data.reshape(s.gt_part_map.shape[-2:])
                           for s in data['data_samples']]).to(maps.device).long()
+    if resolution == 'feature':
+        labels = resize_part_labels(labels, maps.shape[-2:], maps.shape[1],
+                                    getattr(model.head, 'label_resize', 'bilinear'),
+                                    IGNORE_INDEX)
+        return maps.argmax(dim=1), labels
     up = F.interpolate(maps, size=labels.shape[-2:], mode='bilinear', align_corners=False)
     return up.argmax(dim=1), labels
 
@@ -145,13 +163,14 @@ def iou_from_confusion(conf: Tensor) -> Dict[str, np.ndarray]:
 
 
 def evaluate(model: nn.Module, dataset, batch_size: int = 64,
-             max_images: Optional[int] = None) -> Tuple[Tensor, int]:
+             max_images: Optional[int] = None,
+             resolution: str = 'input') -> Tuple[Tensor, int]:
     """The label x prediction confusion matrix over the split and the number of images."""
     num_classes = model.head.num_parts + 1
     conf = torch.zeros(num_classes, num_classes, dtype=torch.long)
     count = 0
     for batch in iter_batches(dataset, batch_size, max_images):
-        pred, label = predicted_classes(model, batch)
+        pred, label = predicted_classes(model, batch, resolution)
         conf += confusion(pred, label, num_classes)
         count += pred.shape[0]
     return conf, count
@@ -193,14 +212,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         sys.exit(f'{type(head).__name__} predicts no part maps (a part-based head with '
                  'num_parts and part_scheme, e.g. BPBreIDHead, is needed)')
     dataset = build_split_dataset(cfg, args.split, head.part_scheme)
-    conf, count = evaluate(model, dataset, args.batch_size, args.max_images)
+    conf, count = evaluate(model, dataset, args.batch_size, args.max_images, args.resolution)
     names = ('background', ) + tuple(get_part_scheme(head.part_scheme).names)
     table, figures = report(names, iou_from_confusion(conf))
     print(f'part IoU of {args.checkpoint} on the {args.split} split ({count} images, '
-          f'scheme {head.part_scheme}, K={head.num_parts})')
+          f'scheme {head.part_scheme}, K={head.num_parts}, at {args.resolution} resolution)')
     print(table)
     if args.out:
         figures.update(split=args.split, images=count, scheme=head.part_scheme,
+                       resolution=args.resolution,
                        confusion=conf.tolist())
         with open(args.out, 'w', encoding='utf-8') as f:
             json.dump(figures, f, indent=2)

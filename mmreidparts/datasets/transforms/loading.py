@@ -97,16 +97,21 @@ class LoadPartLabel(BaseTransform):
         source_scheme: scheme of the stored files, overriding the record's
             ``part_source_scheme``; None = use the record.
         ignore_index: value that marks unlabelled pixels; kept as is in files.
+        empty_as_ignore: a map without any part pixel (the label generator found no
+            person) becomes all ``ignore_index`` instead of all background, so that it
+            does not teach "background everywhere" to a part classifier.
     """
 
     def __init__(self, source_scheme: Optional[str] = None,
-                 ignore_index: int = IGNORE_INDEX) -> None:
+                 ignore_index: int = IGNORE_INDEX,
+                 empty_as_ignore: bool = False) -> None:
         if source_scheme is not None:
             get_part_scheme(source_scheme)
         if not 0 <= ignore_index <= 255:
             raise ValueError(f'LoadPartLabel: ignore_index must fit uint8, got {ignore_index}')
         self.source_scheme = source_scheme
         self.ignore_index = ignore_index
+        self.empty_as_ignore = empty_as_ignore
 
     def transform(self, results: dict) -> dict:
         """Read, check, regroup and resize the label map of one record."""
@@ -133,6 +138,9 @@ class LoadPartLabel(BaseTransform):
             raise ValueError(f'part label file {path} holds id {bad}, but its scheme '
                              f'{source!r} has K={num_parts} parts (valid ids 0..{num_parts}, '
                              f'{self.ignore_index} = ignore)')
+        if self.empty_as_ignore and not ((label > 0) & (label != self.ignore_index)).any():
+            results['gt_seg_map'] = np.full((h, w), self.ignore_index, dtype=np.uint8)
+            return results
         lut = np.full(256, self.ignore_index, dtype=np.uint8)
         if source != scheme:
             lut[:num_parts + 1] = regroup_lut(source, scheme)
@@ -147,4 +155,4 @@ class LoadPartLabel(BaseTransform):
     def __repr__(self) -> str:
         """Name and arguments."""
         return (f'{type(self).__name__}(source_scheme={self.source_scheme!r}, '
-                f'ignore_index={self.ignore_index})')
+                f'ignore_index={self.ignore_index}, empty_as_ignore={self.empty_as_ignore})')

@@ -10,14 +10,18 @@ from .reid_backbone_mixin import BackboneAdapterMixin
 
 @MODELS.register_module()
 class MobileNetV2ReID(BackboneAdapterMixin, MobileNetV2):
-    """mmpretrain MobileNetV2 whose last stride-2 stage can run at stride 1.
+    """mmpretrain MobileNetV2 whose last stride-2 stages can run at stride 1.
 
     With ``last_stride=1`` the stride of ``layer6`` (the last stage with stride 2) becomes
     1, so the output stride is 16: a 256x128 image gives 16x8 maps of 1280 channels.
+    ``output_stride=8`` also runs ``layer4`` at stride 1 (no dilation), for part maps of
+    useful size on small inputs: a 128x64 image gives 16x8 maps.
 
     Args:
         widen_factor: width multiplier.
         last_stride: stride of the last stride-2 stage (1 or 2).
+        output_stride: 8, 16 or 32; when given it decides the strides instead of
+            ``last_stride`` (16 is ``last_stride=1``, 32 is ``last_stride=2``).
         out_indices: outputs to return (0-6: layer1-7, 7: the final 1x1 conv).
         pretrained: path or URL of weights in mmpretrain layout (``conv1.*``,
             ``layer1.*`` ... ``conv2.*``, optionally under ``backbone.``) or torchvision
@@ -31,12 +35,18 @@ class MobileNetV2ReID(BackboneAdapterMixin, MobileNetV2):
     def __init__(self,
                  widen_factor: float = 1.0,
                  last_stride: int = 1,
+                 output_stride: Optional[int] = None,
                  out_indices: Sequence[int] = (7, ),
                  pretrained: Optional[str] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None,
                  **kwargs) -> None:
         if last_stride not in (1, 2):
             raise ValueError(f'MobileNetV2ReID last_stride must be 1 or 2, got {last_stride}')
+        if output_stride is None:
+            output_stride = 16 if last_stride == 1 else 32
+        if output_stride not in (8, 16, 32):
+            raise ValueError(f'MobileNetV2ReID output_stride must be 8, 16 or 32, '
+                             f'got {output_stride}')
         if pretrained is not None:
             if init_cfg is not None:
                 raise ValueError('MobileNetV2ReID: give either pretrained or init_cfg, not both')
@@ -44,10 +54,12 @@ class MobileNetV2ReID(BackboneAdapterMixin, MobileNetV2):
         if init_cfg is not None:
             kwargs['init_cfg'] = init_cfg
         super().__init__(widen_factor=widen_factor, out_indices=tuple(out_indices), **kwargs)
-        self.last_stride = last_stride
-        # the last stage whose first block downsamples: layer6 in the standard arch
-        stage = max(i for i, (_, _, _, stride) in enumerate(self.arch_settings) if stride == 2)
-        first_block = getattr(self, f'layer{stage + 1}')[0]
-        depthwise = first_block.conv[-2].conv  # expand -> depthwise -> linear
-        depthwise.stride = (last_stride, last_stride)
-        first_block.stride = last_stride
+        self.output_stride = output_stride
+        self.last_stride = 1 if output_stride < 32 else 2
+        # stages whose first block downsamples, last first: layer6, layer4, ...
+        strided = [i for i, (_, _, _, stride) in enumerate(self.arch_settings) if stride == 2]
+        for stage in strided[::-1][:{32: 0, 16: 1, 8: 2}[output_stride]]:
+            first_block = getattr(self, f'layer{stage + 1}')[0]
+            depthwise = first_block.conv[-2].conv  # expand -> depthwise -> linear
+            depthwise.stride = (1, 1)
+            first_block.stride = 1

@@ -67,6 +67,31 @@ def masked_average_pool(feats: Tensor, masks: Tensor) -> Tensor:
     return torch.einsum('nchw,njhw->njc', feats, masks) / num_pixels  # [N, J, C]
 
 
+def pool_by_masks(feats: Tensor, masks: Tensor, with_mean: bool = False) -> Tensor:
+    """Unnormalised mask pooling ``sum_hw feats * mask`` of every mask, in one product.
+
+    Args:
+        feats: ``[N, C, H, W]`` feature map.
+        masks: ``[N, J, H, W]`` weights.
+        with_mean: prepend the plain average ``mean_hw feats`` (GAP) as entry 0.
+
+    Returns:
+        ``[N, J, C]`` (``[N, 1 + J, C]`` with ``with_mean``) pooled features. One batched
+        matrix product serves all of them, so the backward pass sends a single gradient
+        into ``feats``.
+    """
+    if feats.dim() != 4 or masks.dim() != 4 or feats.shape[0] != masks.shape[0] \
+            or feats.shape[2:] != masks.shape[2:]:
+        raise ValueError('pool_by_masks expects feats [N, C, H, W] and masks [N, J, H, W], '
+                         f'got {tuple(feats.shape)} and {tuple(masks.shape)}')
+    weights = masks.flatten(2)  # [N, J, HW]
+    if with_mean:
+        hw = weights.shape[2]
+        uniform = weights.new_full((weights.shape[0], 1, hw), 1.0 / hw)
+        weights = torch.cat([uniform, weights], dim=1)  # [N, 1+J, HW]
+    return torch.bmm(weights, feats.flatten(2).transpose(1, 2))  # [N, J', C]
+
+
 def part_visibility(maps: Tensor, mode: str = 'threshold', threshold: float = 0.4) -> Tensor:
     """Binary visibility ``[N, K]`` of the parts of attention maps ``[N, K+1, H, W]``.
 
@@ -294,6 +319,18 @@ class BPBreIDHead(BaseModule):
         self.triplet_loss = _build_loss(triplet_loss)
         self.part_triplet_loss = _build_loss(part_triplet_loss)
 
+    def pixel_logits(self, x: Tensor) -> Tensor:
+        """Part classification logits ``[N, K+1, Hf, Wf]`` of the map ``x [N, C, Hf, Wf]``.
+
+        ``conv1x1(BN(x))``, computed as one matrix product with the 1x1 kernel: the same
+        result as the convolution, with a much cheaper backward pass for K+1 outputs.
+        """
+        conv = self.pixel_classifier.conv
+        y = self.pixel_classifier.bn(x).flatten(2)  # [N, C, HW]
+        weight = conv.weight.view(conv.out_channels, -1)  # [K+1, C]
+        logits = torch.matmul(weight, y) + conv.bias[:, None]  # [N, K+1, HW]
+        return logits.view(x.shape[0], conv.out_channels, *x.shape[2:])
+
     def _select(self, feats: Union[Tensor, Sequence[Tensor]]) -> Tensor:
         """Pick the backbone map ``[N, C, Hf, Wf]`` the head works on."""
         x = feats if isinstance(feats, Tensor) else feats[self.in_index]
@@ -313,17 +350,20 @@ class BPBreIDHead(BaseModule):
         """
         x = self._select(feats)  # [N, C, Hf, Wf]
         num = x.shape[0]
-        logits = self.pixel_classifier(x)  # [N, K+1, Hf, Wf]
+        logits = self.pixel_logits(x)  # [N, K+1, Hf, Wf]
         maps = logits.softmax(dim=1)  # [N, K+1, Hf, Wf]
         part_maps = maps[:, 1:]  # [N, K, Hf, Wf]
-        fg_map = part_maps.max(dim=1, keepdim=True).values  # [N, 1, Hf, Wf]
+        fg_map = part_maps.amax(dim=1, keepdim=True)  # [N, 1, Hf, Wf]
 
-        f_global = x.mean(dim=(2, 3))  # [N, C]
+        # GAP, foreground and part pooling in one batched product (one gradient into x)
+        pooled = pool_by_masks(x, torch.cat([fg_map, part_maps], dim=1), with_mean=True)
+        f_global = pooled[:, 0]  # [N, C]
         if self.fg_pooling == 'gwap':
-            f_fg = weighted_average_pool(x, fg_map)[:, 0]  # [N, C]
+            f_fg = pooled[:, 1] / fg_map.sum(dim=(2, 3)).clamp(min=1e-6)  # [N, C]
         else:
-            f_fg = masked_average_pool(x, fg_map)[:, 0]  # [N, C]
-        f_parts = weighted_average_pool(x, part_maps)  # [N, K, C]
+            f_fg = pooled[:, 1] / (x.shape[2] * x.shape[3])  # [N, C]
+        part_mass = part_maps.sum(dim=(2, 3)).clamp(min=1e-6)  # [N, K]
+        f_parts = pooled[:, 2:] / part_mass[..., None]  # [N, K, C]
 
         f_global = self.global_reduce(f_global)  # [N, D]
         f_fg = self.foreground_reduce(f_fg)  # [N, D]
@@ -354,16 +394,16 @@ class BPBreIDHead(BaseModule):
                                'loss_weight to 0)')
             maps.append(sample.gt_part_map.data.reshape(-1, *sample.gt_part_map.shape[-2:]))
         labels = torch.stack([m[0] for m in maps]).to(device).long()  # [N, H, W]
-        labelled = labels[labels != self.ignore_index]
-        if labelled.numel():
-            low, high = int(labelled.min()), int(labelled.max())
-            if low < 0 or high > self.num_parts:
-                bad = high if high > self.num_parts else low
-                raise ValueError(
-                    f'BPBreIDHead: gt_part_map holds the id {bad} (max id {high}), but the '
-                    f'head has K={self.num_parts} parts (part_scheme {self.part_scheme!r}); '
-                    f'ids must be 0 (background), 1..{self.num_parts} or {self.ignore_index} '
-                    '(ignored)')
+        # min/max of the labelled pixels (ignored ones read as 0) without a gather
+        low, high = (int(v) for v in torch.aminmax(
+            labels.masked_fill(labels == self.ignore_index, 0)))
+        if low < 0 or high > self.num_parts:
+            bad = high if high > self.num_parts else low
+            raise ValueError(
+                f'BPBreIDHead: gt_part_map holds the id {bad} (max id {high}), but the '
+                f'head has K={self.num_parts} parts (part_scheme {self.part_scheme!r}); '
+                f'ids must be 0 (background), 1..{self.num_parts} or {self.ignore_index} '
+                '(ignored)')
         return resize_part_labels(labels, size, self.num_parts + 1, self.label_resize,
                                   self.ignore_index)
 

@@ -77,10 +77,14 @@ def check_state_dict_matches(module: nn.Module, state: Mapping[str, Tensor],
                              source: str) -> None:
     """Raise a KeyError naming ``source`` and a few keys if ``state`` does not fit ``module``.
 
-    Only ``num_batches_tracked`` counters may be absent from the checkpoint.
+    Only ``num_batches_tracked`` counters, and the layers the module declares new (its
+    ``new_layer_prefixes``, e.g. non-local blocks added to an ImageNet network), may be
+    absent from the checkpoint.
     """
     own = module.state_dict()
-    missing = [k for k in own if k not in state and not k.endswith('num_batches_tracked')]
+    new_layers = tuple(getattr(module, 'new_layer_prefixes', ()))
+    missing = [k for k in own if k not in state and not k.endswith('num_batches_tracked')
+               and not (new_layers and k.startswith(new_layers))]
     unexpected = [k for k in state if k not in own]
     mismatched = [f'{k} {tuple(v.shape)} vs {tuple(own[k].shape)}'
                   for k, v in state.items() if k in own and v.shape != own[k].shape]

@@ -68,6 +68,24 @@ def test_load_part_label_same_size_keeps_ignore(tmp_path):
     np.testing.assert_array_equal(out['gt_seg_map'], label)
 
 
+def test_load_part_label_empty_map_as_ignore(tmp_path):
+    empty = np.zeros((4, 4), np.uint8)
+    empty[0, 0] = 255
+    path = str(tmp_path / 'empty.png')
+    cv2.imwrite(path, empty)
+    # default: the stored map as is (all background but the ignored pixel)
+    np.testing.assert_array_equal(LoadPartLabel()(_results(tmp_path, path, h=4, w=4))[
+        'gt_seg_map'], empty)
+    out = LoadPartLabel(empty_as_ignore=True)(_results(tmp_path, path, h=8, w=8))
+    assert out['gt_seg_map'].shape == (8, 8) and (out['gt_seg_map'] == 255).all()
+    # one part pixel is enough to keep the map
+    one = empty.copy()
+    one[3, 3] = 2
+    cv2.imwrite(path, one)
+    kept = LoadPartLabel(empty_as_ignore=True)(_results(tmp_path, path, h=4, w=4))
+    np.testing.assert_array_equal(kept['gt_seg_map'], one)
+
+
 def test_load_part_label_regroups_source_scheme(tmp_path):
     atoms = np.array([[1, 2, 3, 4],
                       [5, 6, 7, 8],

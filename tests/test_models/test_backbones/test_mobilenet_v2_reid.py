@@ -21,6 +21,21 @@ def test_last_stride_gives_16x8_maps_of_1280_channels():
         MobileNetV2ReID(last_stride=0)
 
 
+def test_output_stride_8_unstrides_layer4_and_layer6_only():
+    model = MobileNetV2ReID(widen_factor=0.5, output_stride=8).eval()
+    with torch.no_grad():
+        [out] = model(torch.zeros(1, 3, 128, 64))
+    assert out.shape == (1, 1280, 16, 8)
+    strides = {name: getattr(model, name)[0].conv[1].conv.stride
+               for name in ('layer2', 'layer3', 'layer4', 'layer6')}
+    assert strides == dict(layer2=(2, 2), layer3=(2, 2), layer4=(1, 1), layer6=(1, 1))
+    assert MobileNetV2ReID(output_stride=16).layer4[0].conv[1].conv.stride == (2, 2)
+    assert MobileNetV2ReID(last_stride=1, output_stride=32).layer6[0].conv[1].conv.stride \
+        == (2, 2)
+    with pytest.raises(ValueError, match='output_stride'):
+        MobileNetV2ReID(output_stride=4)
+
+
 def test_pretrained_mmpretrain_layout_loads_every_weight(tmp_path):
     source = MobileNetV2ReID()
     path = tmp_path / 'mobilenet_v2_mmpretrain.pth'

@@ -67,3 +67,40 @@ def test_bad_configs():
         ResNetIBN(depth=18)
     with pytest.raises(ValueError, match='ibn_stages'):
         ResNetIBN(depth=50, ibn_stages=(True, ))
+
+
+def test_non_local_blocks_follow_the_last_bottlenecks_and_start_as_identities(tmp_path):
+    plain = ResNetIBN(depth=50).eval()
+    nl = ResNetIBN(depth=50, non_local_blocks=(0, 2, 3, 0))
+    nl.init_weights()
+    nl.eval()
+    # the release's resnet_ibn_nl: after blocks 2, 3 of stage 2 and 3, 4, 5 of stage 3
+    assert sorted(nl.non_local) == ['1_2', '1_3', '2_3', '2_4', '2_5']
+    assert nl.non_local['1_2'].in_channels == 512 and nl.non_local['2_5'].in_channels == 1024
+    assert nl.non_local['1_2'].inter_channels == 256
+    assert nl.new_layer_prefixes == ('non_local.', ) and plain.new_layer_prefixes == ()
+    # zero-initialised output BN: with the same backbone weights the outputs are equal
+    nl.load_state_dict(plain.state_dict(), strict=False)
+    x = torch.randn(2, 3, 64, 32)
+    with torch.no_grad():
+        assert torch.allclose(nl(x)[0], plain(x)[0], atol=1e-5)
+        # once the gate opens, the blocks change the output
+        for block in nl.non_local.values():
+            block.conv_out.norm.weight.fill_(1.0)
+        assert not torch.allclose(nl(x)[0], plain(x)[0], atol=1e-3)
+    # ImageNet weights without the non-local layers load; a missing backbone key still fails
+    path = tmp_path / 'resnet50_ibn_a.pth'
+    torch.save(plain.state_dict(), path)
+    loaded = ResNetIBN(depth=50, non_local_blocks=(0, 2, 3, 0), pretrained=str(path))
+    loaded.init_weights()
+    assert torch.equal(loaded.layer3[5].conv1.weight, plain.layer3[5].conv1.weight)
+    assert (loaded.non_local['2_5'].conv_out.norm.weight == 0).all()
+    state = plain.state_dict()
+    del state['layer4.0.conv1.weight']
+    torch.save(state, path)
+    with pytest.raises(KeyError, match='layer4.0.conv1.weight'):
+        ResNetIBN(depth=50, non_local_blocks=(0, 2, 3, 0), pretrained=str(path)).init_weights()
+    with pytest.raises(ValueError, match='non_local_blocks'):
+        ResNetIBN(depth=50, non_local_blocks=(0, 2, 3))
+    with pytest.raises(ValueError, match='stage 0'):
+        ResNetIBN(depth=50, non_local_blocks=(4, 0, 0, 0))

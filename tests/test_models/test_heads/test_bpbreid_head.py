@@ -9,6 +9,7 @@ from mmreidparts.models.heads.bpbreid_head import (
     BPBreIDHead,
     masked_average_pool,
     part_visibility,
+    pool_by_masks,
     resize_part_labels,
     weighted_average_pool,
 )
@@ -168,6 +169,34 @@ def test_forward_maps_embeddings_and_foreground():
     assert torch.allclose(out['parts'], weighted_average_pool(x, maps[:, 1:]), atol=1e-6)
     assert torch.equal(out['concat'], out['parts'].reshape(4, 3 * C))
     assert out['visibility'].dtype == torch.bool and out['visibility'].shape == (4, 3)
+
+
+def test_pool_by_masks_hand_worked():
+    # 1 channel, 2x2 map [[1, 2], [3, 4]]; masks: pixel (0,1) only, left column halves
+    x = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]])
+    masks = torch.tensor([[[[0.0, 1.0], [0.0, 0.0]], [[0.5, 0.0], [0.5, 0.0]]]])
+    out = pool_by_masks(x, masks, with_mean=True)  # [1, 3, 1]
+    # GAP = 10 / 4; sums: 2; 0.5 * 1 + 0.5 * 3 = 2
+    assert torch.allclose(out[0, :, 0], torch.tensor([2.5, 2.0, 2.0]))
+    assert torch.allclose(pool_by_masks(x, masks)[0, :, 0], torch.tensor([2.0, 2.0]))
+    with pytest.raises(ValueError, match='pool_by_masks'):
+        pool_by_masks(x, masks[:, :, :1])
+
+
+def test_pixel_logits_equal_the_1x1_convolution_in_both_passes():
+    head = make_head().train()
+    with torch.no_grad():
+        head.pixel_classifier.conv.weight.normal_()
+        head.pixel_classifier.conv.bias.normal_()
+    x = feats()[0].requires_grad_(True)
+    ours = head.pixel_logits(x)
+    g_ours = torch.autograd.grad(ours.square().sum(), [x, head.pixel_classifier.conv.weight])
+    x2 = x.detach().clone().requires_grad_(True)
+    ref = head.pixel_classifier(x2)  # BN2d then the Conv2d module itself
+    g_ref = torch.autograd.grad(ref.square().sum(), [x2, head.pixel_classifier.conv.weight])
+    assert torch.allclose(ours, ref, atol=1e-5)
+    for a, b in zip(g_ours, g_ref):
+        assert torch.allclose(a, b, atol=1e-4)
 
 
 def test_pixel_classifier_init_follows_the_release():

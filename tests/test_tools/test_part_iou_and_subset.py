@@ -1,0 +1,146 @@
+"""tools/analysis_tools/part_iou.py and eval_query_subset.py: hand-worked figures, real runs."""
+import importlib.util
+import json
+import os
+import os.path as osp
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from _tool_utils import ROOT, data_root_options, run_tool
+from mmengine.config import Config
+
+from mmreidparts.registry import MODELS
+from mmreidparts.structures import ReIDDataSample
+from mmreidparts.utils import register_all_modules, strip_pretrained
+
+TOOLS = osp.join(ROOT, 'tools', 'analysis_tools')
+BP_SYNTHETIC = osp.join(ROOT, 'configs', 'bpbreid', 'bpbreid_mobilenetv2_1xb64_synthetic.py')
+
+
+def load_tool(name):
+    spec = importlib.util.spec_from_file_location(name, osp.join(TOOLS, f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def part_iou():
+    return load_tool('part_iou')
+
+
+@pytest.fixture(scope='module')
+def subset_tool():
+    sys.path.insert(0, TOOLS)  # the tool imports part_iou from its folder
+    try:
+        return load_tool('eval_query_subset')
+    finally:
+        sys.path.remove(TOOLS)
+
+
+def test_confusion_and_iou_hand_worked(part_iou):
+    pred = torch.tensor([[0, 1], [1, 2]])
+    label = torch.tensor([[0, 1], [2, 255]])  # the ignored pixel (predicted 2) is not counted
+    conf = part_iou.confusion(pred, label, 3)
+    assert conf.tolist() == [[1, 0, 0], [0, 1, 0], [0, 1, 0]]
+    stats = part_iou.iou_from_confusion(conf)
+    # class 0: 1 / 1; class 1: 1 / (1 + 2 - 1); class 2: 0 / (1 + 0 - 0)
+    np.testing.assert_allclose(stats['iou'], [1.0, 0.5, 0.0])
+    np.testing.assert_allclose(stats['label_share'], [1 / 3, 1 / 3, 1 / 3])
+    np.testing.assert_allclose(stats['pred_share'], [1 / 3, 2 / 3, 0.0])
+    # a class neither labelled nor predicted has no IoU, and the means skip it
+    stats = part_iou.iou_from_confusion(part_iou.confusion(pred, label, 4))
+    assert np.isnan(stats['iou'][3])
+    _, figures = part_iou.report(('bg', 'a', 'b', 'c'), stats)
+    assert figures['mIoU_parts'] == pytest.approx(100 * (0.5 + 0.0) / 2)
+    assert figures['mIoU_all'] == pytest.approx(100 * 1.5 / 3)
+    assert figures['classes'][3]['iou'] is None
+
+
+@pytest.fixture(scope='module')
+def tiny_bpbreid(tmp_path_factory, tiny_synthetic):
+    """A config of BPBreID (K=8) at 64x32 on the tiny synthetic set and a random checkpoint."""
+    register_all_modules()
+    tmp = tmp_path_factory.mktemp('tiny_bpbreid')
+    cfg_path = tmp / 'tiny_bpbreid.py'
+    cfg_path.write_text(
+        f"_base_ = ['{BP_SYNTHETIC}']\n"
+        "model = dict(backbone=dict(widen_factor=0.25), head=dict(num_classes=8))\n"
+        "train_pipeline = [dict(type='LoadReIDImage'), dict(type='LoadPartLabel'),\n"
+        "                  dict(type='ReIDResize', scale=(64, 32)),\n"
+        "                  dict(type='PackReIDInputs')]\n"
+        "test_pipeline = [dict(type='LoadReIDImage'), dict(type='ReIDResize', scale=(64, 32)),\n"
+        "                 dict(type='PackReIDInputs')]\n"
+        "train_dataloader = dict(dataset=dict(pipeline=train_pipeline))\n"
+        "val_dataloader = dict(dataset=dict(pipeline=test_pipeline))\n"
+        "test_dataloader = val_dataloader\n")
+    cfg = Config.fromfile(str(cfg_path))
+    torch.manual_seed(0)
+    model = MODELS.build(strip_pretrained(cfg.model.to_dict()))
+    ckpt = str(tmp / 'model.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(epoch=1)), ckpt)
+    return str(cfg_path), ckpt
+
+
+def test_part_iou_counts_every_labelled_pixel_of_the_split(part_iou, tiny_bpbreid,
+                                                           tiny_synthetic, tmp_path):
+    cfg_path, ckpt = tiny_bpbreid
+    out = tmp_path / 'iou.json'
+    proc = run_tool([osp.join(TOOLS, 'part_iou.py'), cfg_path, ckpt, '--split', 'query',
+                     '--device', 'cpu', '--out', str(out), '--cfg-options',
+                     *data_root_options(tiny_synthetic)])
+    assert 'mean (parts)' in proc.stdout
+    figures = json.loads(out.read_text())
+    assert figures['scheme'] == 'bpbreid8' and len(figures['classes']) == 9
+    # the confusion matrix holds one count per labelled pixel of the query images at 64x32
+    label_dir = osp.join(tiny_synthetic, 'masks', 'bpbreid8', 'query')
+    queries = sorted(n for n in os.listdir(osp.join(tiny_synthetic, 'query'))
+                     if n.endswith(('.jpg', '.png')))
+    labelled = 0
+    for name in queries:
+        lab = cv2.imread(osp.join(label_dir, osp.splitext(name)[0] + '.png'),
+                         cv2.IMREAD_UNCHANGED)
+        lab = cv2.resize(lab, (32, 64), interpolation=cv2.INTER_NEAREST)
+        labelled += int((lab != 255).sum())
+    conf = np.array(figures['confusion'])
+    assert conf.sum() == labelled
+    assert figures['images'] == len(queries)
+    # the reported shares are those of the confusion matrix
+    label_share = conf.sum(axis=1) / conf.sum()
+    np.testing.assert_allclose([c['label_share'] for c in figures['classes']],
+                               100 * label_share, atol=1e-6)
+
+
+def _sample(emb, pid, camid, is_query):
+    s = ReIDDataSample(metainfo=dict(pid=pid, camid=camid, is_query=is_query))
+    return s.set_prediction(torch.tensor([emb], dtype=torch.float32))
+
+
+def test_subset_metrics_rank_only_the_listed_queries(subset_tool):
+    # gallery: id 1 at x=0 (cam 1), id 2 at x=10 (cam 1)
+    # query a: id 1 at x=1 (cam 0) -> match at rank 1; query b: id 2 at x=2 -> rank 2
+    samples = [_sample([1.0], 1, 0, True), _sample([2.0], 2, 0, True),
+               _sample([0.0], 1, 1, False), _sample([10.0], 2, 1, False)]
+    names = ['a.jpg', 'b.jpg', 'g1.jpg', 'g2.jpg']
+    cfg = dict(type='ReIDMetric', topk=(1, ), protocol='market')
+    out = subset_tool.subset_metrics(cfg, samples, names, {'b.jpg'})
+    assert out['all']['rank1'] == pytest.approx(50.0)
+    assert out['all']['mAP'] == pytest.approx(75.0)  # AP 1 and 1/2
+    assert out['subset']['rank1'] == pytest.approx(0.0)
+    assert out['subset']['mAP'] == pytest.approx(50.0)
+    with pytest.raises(ValueError, match='none of the listed images'):
+        subset_tool.subset_metrics(cfg, samples, names, {'g1.jpg'})
+
+
+def test_subset_readers(subset_tool, tmp_path):
+    (tmp_path / 'meta.json').write_text(json.dumps(
+        dict(occluded=['query/0001_c1_0.jpg', 'bounding_box_test/0002_c2_0.jpg'])))
+    assert subset_tool.occluded_queries(str(tmp_path)) == {'0001_c1_0.jpg'}
+    listing = tmp_path / 'list.txt'
+    listing.write_text('query/0001_c1_0.jpg\n\n0003_c1_1.jpg\n')
+    assert subset_tool.listed_queries(str(listing)) == {'0001_c1_0.jpg', '0003_c1_1.jpg'}
+    with pytest.raises(FileNotFoundError, match='meta.json'):
+        subset_tool.occluded_queries(str(tmp_path / 'nowhere'))
