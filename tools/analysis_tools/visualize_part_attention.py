@@ -1,13 +1,21 @@
 """Draw the body part attention maps of a part-attention model (BPBreID) on images.
 
     python tools/analysis_tools/visualize_part_attention.py CONFIG CHECKPOINT \
-        --images a.jpg b.jpg --out sheet.png
+        --images a.jpg b.jpg --out sheet.png [--label-root ROOT [--label-scheme S]]
 
 One row per image: the image, its foreground map, then each of the K part maps over
 the image, titled with the part name, the part's visibility (1/0) and its maximum
 probability. The images go through the config's test pipeline and the model's data
 preprocessor, exactly as at test time; the head must return ``part_maps`` and
 ``visibility`` from ``head(feats)`` (``BPBreIDHead`` does).
+
+With ``--label-root`` the part labels are drawn beside the maps: two more panels after
+the image, the label map and the predicted parsing (most likely class of each pixel) in
+the same colours, and each part's title tells whether the label holds that part
+(``lab=1/0``). A label is read from ``<label-root>/<label-scheme>/<image's folder
+name>/<image stem>.png``, the layout ``generate_part_labels.py`` and the synthetic
+generator write; a label in a finer scheme (e.g. ``atoms13``) is regrouped into the
+model's scheme.
 """
 import argparse
 import os
@@ -21,6 +29,8 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.dataset import Compose
 
+from mmreidparts.datasets.transforms import LoadPartLabel
+from mmreidparts.part_labels.visualize import colorize
 from mmreidparts.registry import MODELS
 from mmreidparts.utils import load_reid_checkpoint, register_all_modules
 
@@ -34,6 +44,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--out', required=True, help='output image (e.g. sheet.png)')
     parser.add_argument('--alpha', type=float, default=0.5,
                         help='opacity of the attention maps over the image')
+    parser.add_argument('--label-root', default=None,
+                        help='root of part label maps (<root>/<scheme>/<split>/<stem>.png) '
+                        'to draw beside the maps')
+    parser.add_argument('--label-scheme', default=None,
+                        help='scheme of the stored labels (default: the model\'s)')
     parser.add_argument('--device', default='cpu', help='torch device')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value')
@@ -74,13 +89,47 @@ def part_attention(model: torch.nn.Module, pipeline: Compose,
         raise TypeError(f'{type(model.head).__name__}(feats) must return a dict with '
                         '"part_maps" and "visibility" (a part attention head such as '
                         'BPBreIDHead)')
-    images = [r['inputs'].permute(1, 2, 0).numpy()[..., ::-1].copy() for r in records]  # BGR
+    images = [r['inputs'].permute(1, 2, 0).numpy()[..., ::-1].copy() for r in records]  # RGB
     return images, out['part_maps'].float().cpu().numpy(), out['visibility'].cpu().numpy()
+
+
+def label_path(image_path: str, label_root: str, scheme: str) -> str:
+    """``<label_root>/<scheme>/<folder of the image>/<image stem>.png``."""
+    folder = osp.basename(osp.dirname(osp.abspath(image_path)))
+    stem = osp.splitext(osp.basename(image_path))[0]
+    return osp.join(label_root, scheme, folder, stem + '.png')
+
+
+def load_labels(paths: Sequence[str], label_root: str, model_scheme: str,
+                label_scheme: Optional[str], size: Tuple[int, int]) -> List[np.ndarray]:
+    """Part labels ``[H, W]`` uint8 (ids of ``model_scheme``) of the images, at ``size``."""
+    stored = label_scheme or model_scheme
+    loader = LoadPartLabel()
+    labels = []
+    for path in paths:
+        file = label_path(path, label_root, stored)
+        if not osp.isfile(file):
+            raise FileNotFoundError(f'part label of {path} not found: {file} (expected '
+                                    '<label-root>/<label-scheme>/<split>/<stem>.png)')
+        labels.append(loader(dict(img_path=path, img_shape=tuple(size), part_map_path=file,
+                                  part_scheme=model_scheme,
+                                  part_source_scheme=stored))['gt_seg_map'])
+    return labels
+
+
+def _color_overlay(image: np.ndarray, labels: np.ndarray, alpha: float) -> np.ndarray:
+    """RGB ``image`` with the part colours of ``labels`` (same size) blended in."""
+    color = colorize(labels)[..., ::-1].astype(np.float32)  # the palette is BGR
+    painted = (labels > 0) & (labels != 255)
+    out = image.astype(np.float32)
+    out[painted] = out[painted] * (1 - alpha) + color[painted] * alpha
+    return out.astype(np.uint8)
 
 
 def draw_sheet(images: Sequence[np.ndarray], maps: np.ndarray, visibility: np.ndarray,
                part_names: Sequence[str], out_path: str, alpha: float = 0.5,
-               titles: Optional[Sequence[str]] = None) -> None:
+               titles: Optional[Sequence[str]] = None,
+               labels: Optional[Sequence[np.ndarray]] = None) -> None:
     """Save a grid: per row an image, its foreground map and its K part maps.
 
     Args:
@@ -91,6 +140,9 @@ def draw_sheet(images: Sequence[np.ndarray], maps: np.ndarray, visibility: np.nd
         out_path: the image file to write.
         alpha: opacity of the maps over the images.
         titles: N row titles (default: 'image i').
+        labels: N part label maps ``[H, W]`` (ids 0..K, 255 ignored) at the image size:
+            adds the label and the predicted parsing after the image, and whether the
+            label holds each part to the part titles.
     """
     import matplotlib
     matplotlib.use('Agg')
@@ -104,28 +156,48 @@ def draw_sheet(images: Sequence[np.ndarray], maps: np.ndarray, visibility: np.nd
     if len(part_names) != num_parts:
         raise ValueError(f'draw_sheet: {len(part_names)} part names for K={num_parts} maps')
     titles = list(titles) if titles is not None else [f'image {i}' for i in range(num)]
-    cols = num_parts + 2
+    if labels is not None and len(labels) != num:
+        raise ValueError(f'draw_sheet: {len(labels)} label maps for {num} images')
+    extra = 0 if labels is None else 2
+    cols = num_parts + 2 + extra
     fig, axes = plt.subplots(num, cols, figsize=(1.6 * cols, 3.2 * num), squeeze=False)
     cmap = plt.get_cmap('jet')
     for i, image in enumerate(images):
         height, width = image.shape[:2]
         panels = [(None, titles[i])]
+        present = None
+        if labels is not None:
+            label = labels[i]
+            if label.shape != (height, width):
+                raise ValueError(f'draw_sheet: label map {label.shape} of row {i} does not '
+                                 f'match its image {(height, width)}')
+            up = cv2.resize(maps[i].transpose(1, 2, 0).astype(np.float32), (width, height),
+                            interpolation=cv2.INTER_LINEAR).reshape(height, width, -1)
+            predicted = up.argmax(axis=2).astype(np.uint8)
+            present = [bool((label == k + 1).any()) for k in range(num_parts)]
+            panels.append((_color_overlay(image, label, 0.6), 'labels'))
+            panels.append((_color_overlay(image, predicted, 0.6), 'prediction'))
         panels.append((maps[i, 1:].max(axis=0), 'foreground'))
         for k in range(num_parts):
             vis = int(bool(visibility[i, k]))
-            panels.append((maps[i, k + 1],
-                           f'{part_names[k]}\nv={vis} max={maps[i, k + 1].max():.2f}'))
+            title = f'{part_names[k]}\nv={vis} max={maps[i, k + 1].max():.2f}'
+            if present is not None:
+                title += f' lab={int(present[k])}'
+            panels.append((maps[i, k + 1], title))
         for j, (heat, title) in enumerate(panels):
             ax = axes[i, j]
+            part = j - 2 - extra
             if heat is None:
                 ax.imshow(image)
+            elif heat.ndim == 3:  # an image already coloured
+                ax.imshow(heat)
             else:
                 heat = cv2.resize(heat.astype(np.float32), (width, height),
                                   interpolation=cv2.INTER_LINEAR)
                 color = (cmap(np.clip(heat, 0, 1))[..., :3] * 255).astype(np.float32)
                 ax.imshow((image * (1 - alpha) + color * alpha).astype(np.uint8))
             ax.set_title(title, fontsize=7,
-                         color='black' if j < 2 or visibility[i, j - 2] else 'gray')
+                         color='black' if part < 0 or visibility[i, part] else 'gray')
             ax.axis('off')
     fig.tight_layout()
     out_dir = osp.dirname(osp.abspath(out_path))
@@ -152,8 +224,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         'attention head')
     pipeline = Compose(_test_pipeline(cfg))
     images, maps, visibility = part_attention(model, pipeline, args.images)
+    labels = None
+    if args.label_root is not None:
+        labels = load_labels(args.images, args.label_root, model.head.part_scheme,
+                             args.label_scheme, images[0].shape[:2])
     draw_sheet(images, maps, visibility, part_names, args.out, args.alpha,
-               [osp.basename(p) for p in args.images])
+               [osp.basename(p) for p in args.images], labels)
     print(f'saved {args.out}')
     return 0
 

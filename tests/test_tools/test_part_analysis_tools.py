@@ -1,4 +1,4 @@
-"""tools/analysis_tools/part_iou.py and eval_query_subset.py: hand-worked figures, real runs."""
+"""Part analysis tools: part_iou.py, eval_query_subset.py, visualize_part_attention.py."""
 import importlib.util
 import json
 import os
@@ -13,7 +13,7 @@ from _tool_utils import ROOT, data_root_options, run_tool
 from mmengine.config import Config
 
 from mmreidparts.registry import MODELS
-from mmreidparts.structures import ReIDDataSample
+from mmreidparts.structures import ReIDDataSample, get_part_scheme
 from mmreidparts.utils import register_all_modules, strip_pretrained
 
 TOOLS = osp.join(ROOT, 'tools', 'analysis_tools')
@@ -144,3 +144,61 @@ def test_subset_readers(subset_tool, tmp_path):
     assert subset_tool.listed_queries(str(listing)) == {'0001_c1_0.jpg', '0003_c1_1.jpg'}
     with pytest.raises(FileNotFoundError, match='meta.json'):
         subset_tool.occluded_queries(str(tmp_path / 'nowhere'))
+
+
+@pytest.fixture(scope='module')
+def vis_tool():
+    return load_tool('visualize_part_attention')
+
+
+def test_labels_are_found_regrouped_and_resized(vis_tool, tmp_path):
+    image = tmp_path / 'query' / '0001_c1_0.jpg'
+    image.parent.mkdir()
+    cv2.imwrite(str(image), np.zeros((8, 4, 3), np.uint8))
+    assert vis_tool.label_path(str(image), str(tmp_path / 'masks'), 'atoms13') == str(
+        tmp_path / 'masks' / 'atoms13' / 'query' / '0001_c1_0.png')
+    # atoms13 ids: 1 head, 2 upper torso, 8 left upper leg -> bpbreid5: head, torso, legs
+    atoms = np.array([[1, 1], [2, 0], [8, 255]], np.uint8)
+    (tmp_path / 'masks' / 'atoms13' / 'query').mkdir(parents=True)
+    cv2.imwrite(str(tmp_path / 'masks' / 'atoms13' / 'query' / '0001_c1_0.png'), atoms)
+    [label] = vis_tool.load_labels([str(image)], str(tmp_path / 'masks'), 'bpbreid5',
+                                   'atoms13', (6, 4))
+    names = get_part_scheme('bpbreid5').names
+    head, torso, legs = (names.index(n) + 1 for n in ('head', 'torso', 'legs'))
+    expected = np.array([[head, head], [torso, 0], [legs, 255]], np.uint8)
+    np.testing.assert_array_equal(label, np.kron(expected, np.ones((2, 2), np.uint8)))
+    with pytest.raises(FileNotFoundError, match='bpbreid5/query/0001_c1_0.png'):
+        vis_tool.load_labels([str(image)], str(tmp_path / 'masks'), 'bpbreid5', None, (6, 4))
+
+
+def test_sheet_with_labels_has_the_label_and_prediction_panels(vis_tool, tmp_path):
+    maps = np.zeros((1, 3, 2, 1), np.float32)  # K = 2, top cell part 1, bottom background
+    maps[0, 1, 0, 0] = maps[0, 0, 1, 0] = 1.0
+    image = np.full((4, 2, 3), 128, np.uint8)
+    label = np.array([[1, 1], [1, 1], [0, 0], [2, 2]], np.uint8)
+    out = tmp_path / 'sheet.png'
+    vis_tool.draw_sheet([image], maps, np.array([[True, False]]), ('a', 'b'), str(out),
+                        labels=[label])
+    with_labels = cv2.imread(str(out))
+    vis_tool.draw_sheet([image], maps, np.array([[True, False]]), ('a', 'b'), str(out))
+    without = cv2.imread(str(out))
+    # 2 parts: image, foreground, 2 maps = 4 panels; with labels 6 panels, same height
+    assert with_labels.shape[0] == without.shape[0]
+    assert with_labels.shape[1] == pytest.approx(without.shape[1] * 6 / 4, rel=0.02)
+    with pytest.raises(ValueError, match='label maps'):
+        vis_tool.draw_sheet([image], maps, np.array([[True, False]]), ('a', 'b'), str(out),
+                            labels=[label, label])
+
+
+def test_visualize_part_attention_runs_with_labels(tiny_bpbreid, tiny_synthetic, tmp_path):
+    cfg_path, ckpt = tiny_bpbreid
+    queries = sorted(osp.join(tiny_synthetic, 'query', n)
+                     for n in os.listdir(osp.join(tiny_synthetic, 'query')))[:2]
+    out = tmp_path / 'sheet.png'
+    proc = run_tool([osp.join(TOOLS, 'visualize_part_attention.py'), cfg_path, ckpt,
+                     '--images', *queries, '--out', str(out),
+                     '--label-root', osp.join(tiny_synthetic, 'masks'),
+                     '--label-scheme', 'atoms13'])
+    assert 'saved' in proc.stdout
+    sheet = cv2.imread(str(out))
+    assert sheet is not None and sheet.shape[1] > sheet.shape[0]
