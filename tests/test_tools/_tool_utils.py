@@ -1,6 +1,7 @@
 """Helpers of the tools' integration tests: run a tool the way a user does."""
 import os
 import os.path as osp
+import socket
 import subprocess
 import sys
 from typing import List
@@ -17,12 +18,24 @@ def data_root_options(root: str) -> List[str]:
             for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
 
 
+def free_port() -> int:
+    """A TCP port that is free now (for the rendezvous of a distributed run)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(('127.0.0.1', 0))
+        return int(sock.getsockname()[1])
+
+
 def run_tool(args: List[str], timeout: int = 300, extra_pythonpath: str = '',
              check: bool = True) -> subprocess.CompletedProcess:
-    """Run a command from the repository root with the test interpreter; return the result."""
+    """Run a command from the repository root with the test interpreter; return the result.
+
+    Distributed launches get a free ``PORT``, so that a port left in use by another run
+    does not make them fail.
+    """
     env = dict(os.environ)
     env['OMP_NUM_THREADS'] = '1'
     env['PYTHON'] = sys.executable
+    env.setdefault('PORT', str(free_port()))
     paths = [ROOT] + ([extra_pythonpath] if extra_pythonpath else [])
     env['PYTHONPATH'] = os.pathsep.join(paths + [env.get('PYTHONPATH', '')])
     if args[0].endswith('.py'):

@@ -99,3 +99,21 @@ def test_plugin_head_through_custom_imports(tiny_synthetic, tmp_path):
     log = proc.stdout + proc.stderr
     # the evaluator saw three embeddings per image: global + two stripes
     assert '3 embeddings' in log, log[-2000:]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='--amp picks float16 AMP on CUDA')
+def test_amp_on_cpu_trains_with_bfloat16_autocast(tiny_synthetic, tmp_path):
+    work = str(tmp_path / 'amp')
+    proc = run_tool(['tools/train.py', TINY_CFG, '--work-dir', work, '--amp',
+                     '--cfg-options'] + data_root_options(tiny_synthetic))
+    assert 'bfloat16 autocast on the CPU' in proc.stdout
+    dumped = glob.glob(osp.join(work, '*.py'))
+    assert dumped and "type='CPUAutocastOptimWrapper'" in open(dumped[0]).read()
+    assert osp.isfile(osp.join(work, 'epoch_2.pth'))
+    metrics = _val_metrics(work)
+    assert 0.0 <= metrics['reid/mAP'] <= 100.0
+    losses = []
+    for path in glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json')):
+        with open(path, encoding='utf-8') as f:
+            losses += [json.loads(line)['loss'] for line in f if '"loss"' in line]
+    assert losses and all(l == l and abs(l) < 1e4 for l in losses)  # finite
