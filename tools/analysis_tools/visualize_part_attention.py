@@ -30,7 +30,7 @@ from mmengine.config import Config, DictAction
 from mmengine.dataset import Compose
 
 from mmreidparts.datasets.transforms import LoadPartLabel
-from mmreidparts.part_labels.visualize import colorize
+from mmreidparts.part_labels.visualize import overlay
 from mmreidparts.registry import MODELS
 from mmreidparts.utils import load_reid_checkpoint, register_all_modules
 
@@ -117,13 +117,10 @@ def load_labels(paths: Sequence[str], label_root: str, model_scheme: str,
     return labels
 
 
-def _color_overlay(image: np.ndarray, labels: np.ndarray, alpha: float) -> np.ndarray:
-    """RGB ``image`` with the part colours of ``labels`` (same size) blended in."""
-    color = colorize(labels)[..., ::-1].astype(np.float32)  # the palette is BGR
-    painted = (labels > 0) & (labels != 255)
-    out = image.astype(np.float32)
-    out[painted] = out[painted] * (1 - alpha) + color[painted] * alpha
-    return out.astype(np.uint8)
+def _color_overlay(image: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """RGB ``image`` with the part colours of ``labels`` blended in (ignored pixels bare)."""
+    parts = np.where(labels == 255, 0, labels).astype(np.uint8)
+    return overlay(image[..., ::-1], parts, alpha=0.6)[..., ::-1]  # overlay works in BGR
 
 
 def draw_sheet(images: Sequence[np.ndarray], maps: np.ndarray, visibility: np.ndarray,
@@ -175,8 +172,8 @@ def draw_sheet(images: Sequence[np.ndarray], maps: np.ndarray, visibility: np.nd
                             interpolation=cv2.INTER_LINEAR).reshape(height, width, -1)
             predicted = up.argmax(axis=2).astype(np.uint8)
             present = [bool((label == k + 1).any()) for k in range(num_parts)]
-            panels.append((_color_overlay(image, label, 0.6), 'labels'))
-            panels.append((_color_overlay(image, predicted, 0.6), 'prediction'))
+            panels.append((_color_overlay(image, label), 'labels'))
+            panels.append((_color_overlay(image, predicted), 'prediction'))
         panels.append((maps[i, 1:].max(axis=0), 'foreground'))
         for k in range(num_parts):
             vis = int(bool(visibility[i, k]))

@@ -41,32 +41,6 @@ TEST_FOREGROUNDS = ('bn', 'pre_bn')
 LossCfg = Union[dict, nn.Module]
 
 
-def weighted_average_pool(feats: Tensor, masks: Tensor, eps: float = 1e-6) -> Tensor:
-    """Global weighted average pooling (GWAP) of ``feats [N, C, H, W]`` by ``masks [N, J, H, W]``.
-
-    ``out[n, j] = sum_hw feats[n, :, h, w] * masks[n, j, h, w] / max(sum_hw masks[n, j], eps)``.
-
-    Returns:
-        ``[N, J, C]`` pooled features.
-    """
-    if feats.dim() != 4 or masks.dim() != 4 or feats.shape[0] != masks.shape[0] \
-            or feats.shape[2:] != masks.shape[2:]:
-        raise ValueError('weighted_average_pool expects feats [N, C, H, W] and masks '
-                         f'[N, J, H, W], got {tuple(feats.shape)} and {tuple(masks.shape)}')
-    weighted = torch.einsum('nchw,njhw->njc', feats, masks)  # [N, J, C]
-    norm = masks.sum(dim=(2, 3)).clamp(min=eps)  # [N, J]
-    return weighted / norm[..., None]
-
-
-def masked_average_pool(feats: Tensor, masks: Tensor) -> Tensor:
-    """Masked GAP: sum of ``feats * mask`` over ``H * W`` locations, ``[N, J, C]``."""
-    if feats.dim() != 4 or masks.dim() != 4 or feats.shape[2:] != masks.shape[2:]:
-        raise ValueError('masked_average_pool expects feats [N, C, H, W] and masks '
-                         f'[N, J, H, W], got {tuple(feats.shape)} and {tuple(masks.shape)}')
-    num_pixels = feats.shape[2] * feats.shape[3]
-    return torch.einsum('nchw,njhw->njc', feats, masks) / num_pixels  # [N, J, C]
-
-
 def pool_by_masks(feats: Tensor, masks: Tensor, with_mean: bool = False) -> Tensor:
     """Unnormalised mask pooling ``sum_hw feats * mask`` of every mask, in one product.
 
@@ -90,6 +64,22 @@ def pool_by_masks(feats: Tensor, masks: Tensor, with_mean: bool = False) -> Tens
         uniform = weights.new_full((weights.shape[0], 1, hw), 1.0 / hw)
         weights = torch.cat([uniform, weights], dim=1)  # [N, 1+J, HW]
     return torch.bmm(weights, feats.flatten(2).transpose(1, 2))  # [N, J', C]
+
+
+def weighted_average_pool(feats: Tensor, masks: Tensor, eps: float = 1e-6) -> Tensor:
+    """Global weighted average pooling (GWAP) of ``feats [N, C, H, W]`` by ``masks [N, J, H, W]``.
+
+    ``out[n, j] = sum_hw feats[n, :, h, w] * masks[n, j, h, w] / max(sum_hw masks[n, j], eps)``.
+
+    Returns:
+        ``[N, J, C]`` pooled features.
+    """
+    return pool_by_masks(feats, masks) / masks.sum(dim=(2, 3)).clamp(min=eps)[..., None]
+
+
+def masked_average_pool(feats: Tensor, masks: Tensor) -> Tensor:
+    """Masked GAP: sum of ``feats * mask`` over ``H * W`` locations, ``[N, J, C]``."""
+    return pool_by_masks(feats, masks) / (feats.shape[2] * feats.shape[3])
 
 
 def part_visibility(maps: Tensor, mode: str = 'threshold', threshold: float = 0.4) -> Tensor:
