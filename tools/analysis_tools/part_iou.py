@@ -33,7 +33,7 @@ from prettytable import PrettyTable
 from torch import Tensor, nn
 
 from mmreidparts.apis import init_model
-from mmreidparts.models.heads.bpbreid_head import resize_part_labels
+from mmreidparts.models.utils import resize_part_labels
 from mmreidparts.registry import DATASETS
 from mmreidparts.structures import get_part_scheme
 from mmreidparts.utils import register_all_modules

@@ -25,6 +25,9 @@ from torch import Tensor, nn
 from mmreidparts.registry import MODELS
 from mmreidparts.structures import ReIDDataSample, get_part_scheme
 
+from ..utils.embedding import BNNeck, dim_reduction
+from ..utils.part_maps import LABEL_RESIZES, VISIBILITY_MODES, part_visibility, resize_part_labels
+from ..utils.pooling import masked_average_pool, pool_by_masks, weighted_average_pool
 from .bnneck_head import gather_labels
 
 EMBEDDING_KEYS = ('global', 'foreground', 'concat', 'parts')
@@ -35,138 +38,11 @@ GILT_WEIGHTS = {
     'parts': dict(id=0.0, tri=1.0),
 }
 FG_POOLINGS = ('gwap', 'masked_gap')
-VISIBILITY_MODES = ('threshold', 'argmax')
-LABEL_RESIZES = ('bilinear', 'nearest', 'area')
 TEST_FOREGROUNDS = ('bn', 'pre_bn')
 LossCfg = Union[dict, nn.Module]
-
-
-def pool_by_masks(feats: Tensor, masks: Tensor, with_mean: bool = False) -> Tensor:
-    """Unnormalised mask pooling ``sum_hw feats * mask`` of every mask, in one product.
-
-    Args:
-        feats: ``[N, C, H, W]`` feature map.
-        masks: ``[N, J, H, W]`` weights.
-        with_mean: prepend the plain average ``mean_hw feats`` (GAP) as entry 0.
-
-    Returns:
-        ``[N, J, C]`` (``[N, 1 + J, C]`` with ``with_mean``) pooled features. One batched
-        matrix product serves all of them, so the backward pass sends a single gradient
-        into ``feats``.
-    """
-    if feats.dim() != 4 or masks.dim() != 4 or feats.shape[0] != masks.shape[0] \
-            or feats.shape[2:] != masks.shape[2:]:
-        raise ValueError('pool_by_masks expects feats [N, C, H, W] and masks [N, J, H, W], '
-                         f'got {tuple(feats.shape)} and {tuple(masks.shape)}')
-    weights = masks.flatten(2)  # [N, J, HW]
-    if with_mean:
-        hw = weights.shape[2]
-        uniform = weights.new_full((weights.shape[0], 1, hw), 1.0 / hw)
-        weights = torch.cat([uniform, weights], dim=1)  # [N, 1+J, HW]
-    return torch.bmm(weights, feats.flatten(2).transpose(1, 2))  # [N, J', C]
-
-
-def weighted_average_pool(feats: Tensor, masks: Tensor, eps: float = 1e-6) -> Tensor:
-    """Global weighted average pooling (GWAP) of ``feats [N, C, H, W]`` by ``masks [N, J, H, W]``.
-
-    ``out[n, j] = sum_hw feats[n, :, h, w] * masks[n, j, h, w] / max(sum_hw masks[n, j], eps)``.
-
-    Returns:
-        ``[N, J, C]`` pooled features.
-    """
-    return pool_by_masks(feats, masks) / masks.sum(dim=(2, 3)).clamp(min=eps)[..., None]
-
-
-def masked_average_pool(feats: Tensor, masks: Tensor) -> Tensor:
-    """Masked GAP: sum of ``feats * mask`` over ``H * W`` locations, ``[N, J, C]``."""
-    return pool_by_masks(feats, masks) / (feats.shape[2] * feats.shape[3])
-
-
-def part_visibility(maps: Tensor, mode: str = 'threshold', threshold: float = 0.4) -> Tensor:
-    """Binary visibility ``[N, K]`` of the parts of attention maps ``[N, K+1, H, W]``.
-
-    'threshold': part k is visible iff ``max_hw M_k > threshold`` (strict).
-    'argmax': part k is visible iff it is the most likely class at one location at least.
-    """
-    if maps.dim() != 4 or maps.shape[1] < 2:
-        raise ValueError(f'part_visibility expects maps [N, K+1, H, W], got {tuple(maps.shape)}')
-    if mode == 'threshold':
-        return maps[:, 1:].flatten(2).amax(dim=2) > threshold  # [N, K]
-    if mode == 'argmax':
-        winner = maps.argmax(dim=1).flatten(1)  # [N, H*W]
-        hits = F.one_hot(winner, maps.shape[1]).amax(dim=1)  # [N, K+1]
-        return hits[:, 1:].bool()  # [N, K]
-    raise ValueError(f'visibility_mode must be one of {VISIBILITY_MODES}, got {mode!r}')
-
-
-def resize_part_labels(labels: Tensor,
-                       size: Tuple[int, int],
-                       num_classes: int,
-                       mode: str = 'bilinear',
-                       ignore_index: int = 255) -> Tensor:
-    """Bring part labels ``[N, H, W]`` (ids 0..num_classes-1 or ``ignore_index``) to ``size``.
-
-    'bilinear' follows the release's label path for hard labels: a nearest resize to a
-    quarter of the input size (never below ``size``), then the one-hot maps (with the
-    ignored pixels as one more class) are resized bilinearly (align_corners=True) and
-    the most likely class is taken at each location. 'area' takes the majority class of
-    the pixels each location covers; 'nearest' samples the nearest pixel.
-
-    Returns:
-        ``[N, *size]`` long labels.
-    """
-    if labels.dim() != 3:
-        raise ValueError(f'part labels must be [N, H, W], got {tuple(labels.shape)}')
-    size = (int(size[0]), int(size[1]))
-    if tuple(labels.shape[1:]) == size:
-        return labels.long()
-    if mode not in LABEL_RESIZES:
-        raise ValueError(f'label_resize must be one of {LABEL_RESIZES}, got {mode!r}')
-    if mode == 'nearest':
-        return F.interpolate(labels[:, None].float(), size=size, mode='nearest')[:, 0].long()
-    if mode == 'bilinear':
-        quarter = (max(labels.shape[1] // 4, size[0]), max(labels.shape[2] // 4, size[1]))
-        if quarter != tuple(labels.shape[1:]):
-            labels = F.interpolate(labels[:, None].float(), size=quarter,
-                                   mode='nearest')[:, 0].long()
-    labels = labels.long()
-    classes = torch.where(labels == ignore_index, torch.full_like(labels, num_classes), labels)
-    onehot = F.one_hot(classes, num_classes + 1).permute(0, 3, 1, 2).float()  # [N, C+1, H, W]
-    if mode == 'bilinear':
-        soft = F.interpolate(onehot, size=size, mode='bilinear', align_corners=True)
-    else:
-        soft = F.adaptive_avg_pool2d(onehot, size)
-    out = soft.argmax(dim=1)  # [N, h, w]
-    return torch.where(out == num_classes, torch.full_like(out, ignore_index), out)
-
-
-class BNNeck(nn.Module):
-    """BatchNorm1d with a frozen zero bias, then a bias-free linear identity classifier."""
-
-    def __init__(self, in_channels: int, num_classes: int) -> None:
-        super().__init__()
-        self.bn = nn.BatchNorm1d(in_channels)
-        nn.init.ones_(self.bn.weight)
-        nn.init.zeros_(self.bn.bias)
-        self.bn.bias.requires_grad_(False)
-        self.fc = nn.Linear(in_channels, num_classes, bias=False)
-        nn.init.normal_(self.fc.weight, std=0.001)
-
-    def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
-        """Return the BN'd features ``[N, D]`` and the identity logits ``[N, num_classes]``."""
-        bn_x = self.bn(x)
-        return bn_x, self.fc(bn_x)
-
-
-def _dim_reduction(in_channels: int, out_channels: Optional[int]) -> nn.Module:
-    """Linear-BN-ReLU from ``in_channels`` to ``out_channels`` (identity when None)."""
-    if out_channels is None:
-        return nn.Identity()
-    layer = nn.Sequential(
-        nn.Linear(in_channels, out_channels), nn.BatchNorm1d(out_channels), nn.ReLU(inplace=True))
-    nn.init.normal_(layer[0].weight, std=0.01)
-    nn.init.zeros_(layer[0].bias)
-    return layer
+# re-exported: the shared pooling and part-map helpers lived here first
+__all__ = ['BPBreIDHead', 'BNNeck', 'pool_by_masks', 'weighted_average_pool',
+           'masked_average_pool', 'part_visibility', 'resize_part_labels']
 
 
 def _check_gilt(weights: Optional[dict]) -> Dict[str, Dict[str, float]]:
@@ -291,9 +167,9 @@ class BPBreIDHead(BaseModule):
         nn.init.normal_(self.pixel_classifier.conv.weight, std=0.001)
         nn.init.zeros_(self.pixel_classifier.conv.bias)
 
-        self.global_reduce = _dim_reduction(in_channels, dim_reduce)
-        self.foreground_reduce = _dim_reduction(in_channels, dim_reduce)
-        self.parts_reduce = _dim_reduction(in_channels, dim_reduce)  # shared by all parts
+        self.global_reduce = dim_reduction(in_channels, dim_reduce)
+        self.foreground_reduce = dim_reduction(in_channels, dim_reduce)
+        self.parts_reduce = dim_reduction(in_channels, dim_reduce)  # shared by all parts
 
         dim = self.embed_dim
         w = self.gilt_weights

@@ -6,7 +6,15 @@ from .checkpoint import (
     load_checkpoint_file,
     pretrained_source,
 )
-from .pooling import GeneralizedMeanPooling, GlobalPool
+from .embedding import BNNeck, dim_reduction
+from .part_maps import part_visibility, resize_part_labels
+from .pooling import (
+    GeneralizedMeanPooling,
+    GlobalPool,
+    masked_average_pool,
+    pool_by_masks,
+    weighted_average_pool,
+)
 from .torchvision_converter import (
     convert_mobilenet_v2,
     convert_resnet,
@@ -17,5 +25,7 @@ from .torchvision_converter import (
 __all__ = [
     'check_state_dict_matches', 'extract_state_dict', 'load_backbone_weights',
     'load_checkpoint_file', 'pretrained_source', 'GeneralizedMeanPooling', 'GlobalPool',
+    'pool_by_masks', 'weighted_average_pool', 'masked_average_pool', 'part_visibility',
+    'resize_part_labels', 'BNNeck', 'dim_reduction',
     'convert_mobilenet_v2', 'convert_resnet', 'detect_layout', 'torchvision_to_mmpretrain'
 ]

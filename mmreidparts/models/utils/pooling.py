@@ -1,4 +1,4 @@
-"""Global pooling of feature maps: average, max and generalised mean (GeM)."""
+"""Pooling of feature maps: global (average, max, GeM) and by weight masks (one product)."""
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -53,3 +53,44 @@ class GlobalPool(nn.Module):
     def extra_repr(self) -> str:
         """Short description for printing."""
         return f'mode={self.mode!r}'
+
+
+def pool_by_masks(feats: Tensor, masks: Tensor, with_mean: bool = False) -> Tensor:
+    """Unnormalised mask pooling ``sum_hw feats * mask`` of every mask, in one product.
+
+    Args:
+        feats: ``[N, C, H, W]`` feature map.
+        masks: ``[N, J, H, W]`` weights.
+        with_mean: prepend the plain average ``mean_hw feats`` (GAP) as entry 0.
+
+    Returns:
+        ``[N, J, C]`` (``[N, 1 + J, C]`` with ``with_mean``) pooled features. One batched
+        matrix product serves all of them, so the backward pass sends a single gradient
+        into ``feats``.
+    """
+    if feats.dim() != 4 or masks.dim() != 4 or feats.shape[0] != masks.shape[0] \
+            or feats.shape[2:] != masks.shape[2:]:
+        raise ValueError('pool_by_masks expects feats [N, C, H, W] and masks [N, J, H, W], '
+                         f'got {tuple(feats.shape)} and {tuple(masks.shape)}')
+    weights = masks.flatten(2)  # [N, J, HW]
+    if with_mean:
+        hw = weights.shape[2]
+        uniform = weights.new_full((weights.shape[0], 1, hw), 1.0 / hw)
+        weights = torch.cat([uniform, weights], dim=1)  # [N, 1+J, HW]
+    return torch.bmm(weights, feats.flatten(2).transpose(1, 2))  # [N, J', C]
+
+
+def weighted_average_pool(feats: Tensor, masks: Tensor, eps: float = 1e-6) -> Tensor:
+    """Global weighted average pooling (GWAP) of ``feats [N, C, H, W]`` by ``masks [N, J, H, W]``.
+
+    ``out[n, j] = sum_hw feats[n, :, h, w] * masks[n, j, h, w] / max(sum_hw masks[n, j], eps)``.
+
+    Returns:
+        ``[N, J, C]`` pooled features.
+    """
+    return pool_by_masks(feats, masks) / masks.sum(dim=(2, 3)).clamp(min=eps)[..., None]
+
+
+def masked_average_pool(feats: Tensor, masks: Tensor) -> Tensor:
+    """Masked GAP: sum of ``feats * mask`` over ``H * W`` locations, ``[N, J, C]``."""
+    return pool_by_masks(feats, masks) / (feats.shape[2] * feats.shape[3])

@@ -5,15 +5,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmreidparts.models.heads.bpbreid_head import (
-    BPBreIDHead,
+from mmreidparts.models.heads.bpbreid_head import BPBreIDHead
+from mmreidparts.models.losses.part_averaged_triplet_loss import PartAveragedTripletLoss
+from mmreidparts.models.utils import (
     masked_average_pool,
     part_visibility,
     pool_by_masks,
     resize_part_labels,
     weighted_average_pool,
 )
-from mmreidparts.models.losses.part_averaged_triplet_loss import PartAveragedTripletLoss
 from mmreidparts.registry import MODELS
 from mmreidparts.structures import ReIDDataSample, get_part_scheme
 

@@ -1,0 +1,18 @@
+# BPBreID (K=5, bpbreid5) on the CPU comparison tier (configs/_base_/cpu_tier): the ImageNet
+# MobileNetV2 at output stride 8, 192x64 input (24x8 part maps), CUHK03 "detected", 6 epochs.
+# It differs from configs/baseline/bot_mobilenetv2os8_1xb64_cuhk03detected_cpu.py only by the
+# head and the label loading. Labels: atoms13 maps from the label generator, regrouped into
+# bpbreid5 on load; maps where no person was found are ignored. Set their folder with
+#   --cfg-options train_dataloader.dataset.part_labels.label_dir=<dir>  (absolute path)
+# Train with `--amp` (bfloat16 autocast on a CPU), as every tier model.
+_base_ = ['../_base_/models/bpbreid_mobilenetv2.py', '../_base_/cpu_tier/cuhk03.py']
+
+model = dict(
+    backbone={{_base_.tier_backbone}},
+    head=dict(in_channels={{_base_.tier_channels}}, num_classes={{_base_.num_classes}},
+              num_parts=5, part_scheme='bpbreid5'))
+
+# labels in atoms13 (the label generator's and the synthetic set's finest scheme), regrouped
+part_labels = dict(scheme='bpbreid5', source_scheme='atoms13', label_dir='masks')
+train_dataloader = dict(
+    dataset=dict(pipeline={{_base_.parts_train_pipeline}}, part_labels=part_labels))

@@ -1,0 +1,16 @@
+# BPBreID (K=8, the synthetic set's exact bpbreid8 labels) on the CPU comparison tier
+# (configs/_base_/cpu_tier): the ImageNet MobileNetV2 at output stride 8, 192x64 input (24x8
+# part maps), 12 epochs. It differs from
+# configs/baseline/bot_mobilenetv2os8_1xb64_synthetic_cpu.py only by the head and the label
+# loading; the flip swaps the left/right part labels. Train with `--amp`.
+_base_ = ['../_base_/models/bpbreid_mobilenetv2.py', '../_base_/cpu_tier/synthetic.py']
+
+model = dict(
+    backbone={{_base_.tier_backbone}},
+    head=dict(in_channels={{_base_.tier_channels}}, num_classes={{_base_.num_classes}},
+              num_parts=8, part_scheme='bpbreid8'))
+
+# labels in atoms13 (the label generator's and the synthetic set's finest scheme), regrouped
+part_labels = dict(scheme='bpbreid8', source_scheme='atoms13', label_dir='masks')
+train_dataloader = dict(
+    dataset=dict(pipeline={{_base_.parts_train_pipeline}}, part_labels=part_labels))

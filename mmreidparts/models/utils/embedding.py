@@ -1,0 +1,37 @@
+"""Embedding layers shared by the heads: the BNNeck classifier and Linear-BN-ReLU reduction."""
+from typing import Optional, Tuple
+
+from torch import Tensor, nn
+
+
+class BNNeck(nn.Module):
+    """BatchNorm1d with a frozen zero bias, then a bias-free linear identity classifier."""
+
+    def __init__(self, in_channels: int, num_classes: int) -> None:
+        super().__init__()
+        self.bn = nn.BatchNorm1d(in_channels)
+        nn.init.ones_(self.bn.weight)
+        nn.init.zeros_(self.bn.bias)
+        self.bn.bias.requires_grad_(False)
+        self.fc = nn.Linear(in_channels, num_classes, bias=False)
+        nn.init.normal_(self.fc.weight, std=0.001)
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
+        """Return the BN'd features ``[N, D]`` and the identity logits ``[N, num_classes]``."""
+        bn_x = self.bn(x)
+        return bn_x, self.fc(bn_x)
+
+
+def dim_reduction(in_channels: int, out_channels: Optional[int], std: float = 0.01) -> nn.Module:
+    """Linear-BN-ReLU from ``in_channels`` to ``out_channels`` (identity when None).
+
+    The linear weight is drawn from ``N(0, std^2)`` with a zero bias; the BN starts at
+    weight 1, bias 0.
+    """
+    if out_channels is None:
+        return nn.Identity()
+    layer = nn.Sequential(
+        nn.Linear(in_channels, out_channels), nn.BatchNorm1d(out_channels), nn.ReLU(inplace=True))
+    nn.init.normal_(layer[0].weight, std=std)
+    nn.init.zeros_(layer[0].bias)
+    return layer

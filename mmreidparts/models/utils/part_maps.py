@@ -1,0 +1,67 @@
+"""Part probability maps: binary visibility and bringing label maps to the feature size."""
+from typing import Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+VISIBILITY_MODES = ('threshold', 'argmax')
+LABEL_RESIZES = ('bilinear', 'nearest', 'area')
+
+
+def part_visibility(maps: Tensor, mode: str = 'threshold', threshold: float = 0.4) -> Tensor:
+    """Binary visibility ``[N, K]`` of the parts of attention maps ``[N, K+1, H, W]``.
+
+    'threshold': part k is visible iff ``max_hw M_k > threshold`` (strict).
+    'argmax': part k is visible iff it is the most likely class at one location at least.
+    """
+    if maps.dim() != 4 or maps.shape[1] < 2:
+        raise ValueError(f'part_visibility expects maps [N, K+1, H, W], got {tuple(maps.shape)}')
+    if mode == 'threshold':
+        return maps[:, 1:].flatten(2).amax(dim=2) > threshold  # [N, K]
+    if mode == 'argmax':
+        winner = maps.argmax(dim=1).flatten(1)  # [N, H*W]
+        hits = F.one_hot(winner, maps.shape[1]).amax(dim=1)  # [N, K+1]
+        return hits[:, 1:].bool()  # [N, K]
+    raise ValueError(f'visibility_mode must be one of {VISIBILITY_MODES}, got {mode!r}')
+
+
+def resize_part_labels(labels: Tensor,
+                       size: Tuple[int, int],
+                       num_classes: int,
+                       mode: str = 'bilinear',
+                       ignore_index: int = 255) -> Tensor:
+    """Bring part labels ``[N, H, W]`` (ids 0..num_classes-1 or ``ignore_index``) to ``size``.
+
+    'bilinear' follows the release's label path for hard labels: a nearest resize to a
+    quarter of the input size (never below ``size``), then the one-hot maps (with the
+    ignored pixels as one more class) are resized bilinearly (align_corners=True) and
+    the most likely class is taken at each location. 'area' takes the majority class of
+    the pixels each location covers; 'nearest' samples the nearest pixel.
+
+    Returns:
+        ``[N, *size]`` long labels.
+    """
+    if labels.dim() != 3:
+        raise ValueError(f'part labels must be [N, H, W], got {tuple(labels.shape)}')
+    size = (int(size[0]), int(size[1]))
+    if tuple(labels.shape[1:]) == size:
+        return labels.long()
+    if mode not in LABEL_RESIZES:
+        raise ValueError(f'label_resize must be one of {LABEL_RESIZES}, got {mode!r}')
+    if mode == 'nearest':
+        return F.interpolate(labels[:, None].float(), size=size, mode='nearest')[:, 0].long()
+    if mode == 'bilinear':
+        quarter = (max(labels.shape[1] // 4, size[0]), max(labels.shape[2] // 4, size[1]))
+        if quarter != tuple(labels.shape[1:]):
+            labels = F.interpolate(labels[:, None].float(), size=quarter,
+                                   mode='nearest')[:, 0].long()
+    labels = labels.long()
+    classes = torch.where(labels == ignore_index, torch.full_like(labels, num_classes), labels)
+    onehot = F.one_hot(classes, num_classes + 1).permute(0, 3, 1, 2).float()  # [N, C+1, H, W]
+    if mode == 'bilinear':
+        soft = F.interpolate(onehot, size=size, mode='bilinear', align_corners=True)
+    else:
+        soft = F.adaptive_avg_pool2d(onehot, size)
+    out = soft.argmax(dim=1)  # [N, h, w]
+    return torch.where(out == num_classes, torch.full_like(out, ignore_index), out)

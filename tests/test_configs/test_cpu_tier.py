@@ -1,0 +1,106 @@
+"""The CPU comparison tier: every method on the same footing as its BoT baseline.
+
+Every ``configs/*/*_mobilenetv2os8_*_cpu.py`` config trains on the tier's backbone (the
+ImageNet MobileNetV2 at output stride 8), input size, PK batch, optimizer, schedule and
+epochs; its training pipeline is BoT's with only the method's own steps added (label
+loading) or swapped in (a method's crop for the pad-crop); test pipeline and evaluator are
+BoT's. A method changes its head, losses and those steps, nothing else.
+"""
+import glob
+import os.path as osp
+from typing import List
+
+import pytest
+from mmengine.config import Config
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIG_DIR = osp.join(ROOT, 'configs')
+TIER = sorted(glob.glob(osp.join(CONFIG_DIR, '*', '*_mobilenetv2os8_*_cpu.py')))
+DATASETS = ('cuhk03detected', 'synthetic')
+# pipeline steps a method may add, and steps it may put in place of a tier step
+METHOD_STEPS = ('LoadPartLabel', 'LoadPifPafLabel')
+REPLACEMENTS = {'VPMRandomCrop': 'PadRandomCrop'}
+# backbone keys a method may set (which stages it reads)
+BACKBONE_KEYS = ('out_indices', )
+
+
+def _rel(path: str) -> str:
+    return osp.relpath(path, CONFIG_DIR)
+
+
+def _baseline(dataset: str) -> Config:
+    return Config.fromfile(
+        osp.join(CONFIG_DIR, 'baseline', f'bot_mobilenetv2os8_1xb64_{dataset}_cpu.py'))
+
+
+def _dataset_of(path: str) -> str:
+    found = [d for d in DATASETS if f'_{d}_cpu.py' in osp.basename(path)]
+    assert len(found) == 1, f'{_rel(path)}: a tier config names one of {DATASETS}'
+    return found[0]
+
+
+def _types(pipeline: List[dict]) -> List[str]:
+    return [str(t['type']).split('.')[-1] for t in pipeline]
+
+
+def _strip_method_steps(pipeline: List[dict]) -> List[dict]:
+    """The pipeline without the method's own steps, replacements put back."""
+    out = []
+    for step in pipeline:
+        name = str(step['type']).split('.')[-1]
+        if name in METHOD_STEPS:
+            continue
+        out.append(dict(type=REPLACEMENTS[name]) if name in REPLACEMENTS else dict(step))
+    return out
+
+
+def test_the_tier_has_both_datasets_for_bot_and_bpbreid():
+    names = {_rel(p) for p in TIER}
+    for dataset in DATASETS:
+        assert f'baseline/bot_mobilenetv2os8_1xb64_{dataset}_cpu.py' in names
+        assert f'bpbreid/bpbreid_mobilenetv2os8_1xb64_{dataset}_cpu.py' in names
+
+
+@pytest.mark.parametrize('path', TIER, ids=_rel)
+def test_tier_config_differs_from_bot_only_by_the_method(path):
+    cfg = Config.fromfile(path)
+    bot = _baseline(_dataset_of(path))
+    backbone = {k: v for k, v in cfg.model.backbone.items() if k not in BACKBONE_KEYS}
+    assert backbone == {k: v for k, v in bot.model.backbone.items() if k not in BACKBONE_KEYS}
+    assert backbone['output_stride'] == 8 and backbone['widen_factor'] == 1.0
+    assert backbone['pretrained'].endswith('mobilenetv2_imagenet_torchvision_keys.pt')
+    assert cfg.model.data_preprocessor == bot.model.data_preprocessor
+    assert cfg.model.head.num_classes == bot.model.head.num_classes
+    for key in ('optim_wrapper', 'param_scheduler', 'train_cfg', 'val_evaluator',
+                'test_evaluator', 'randomness'):
+        assert cfg[key] == bot[key], f'{_rel(path)}: {key} differs from BoT'
+    for key in ('batch_size', 'sampler', 'num_workers'):
+        assert cfg.train_dataloader[key] == bot.train_dataloader[key], key
+    assert cfg.test_dataloader == bot.test_dataloader
+    assert cfg.train_dataloader.dataset.type == bot.train_dataloader.dataset.type
+    assert cfg.train_dataloader.dataset.data_root == bot.train_dataloader.dataset.data_root
+
+    stripped = _strip_method_steps(cfg.train_dataloader.dataset.pipeline)
+    reference = bot.train_dataloader.dataset.pipeline
+    assert _types(stripped) == _types(reference), _rel(path)
+    for step, ref in zip(stripped, reference):
+        if str(step['type']).split('.')[-1] not in REPLACEMENTS.values():
+            assert step == ref, f'{_rel(path)}: {step} differs from the tier step {ref}'
+
+
+@pytest.mark.parametrize('dataset', DATASETS)
+def test_tier_input_gives_24x8_maps(dataset):
+    cfg = _baseline(dataset)
+    sizes = [t['scale'] for t in cfg.train_dataloader.dataset.pipeline + cfg.test_dataloader.
+             dataset.pipeline if t['type'] == 'ReIDResize']
+    assert sizes == [(192, 64), (192, 64)]
+    assert cfg.model.backbone.output_stride == 8  # 192 / 8 = 24 rows, 64 / 8 = 8 columns
+
+
+def test_part_label_configs_regroup_the_atoms():
+    for path in TIER:
+        cfg = Config.fromfile(path)
+        labels = cfg.train_dataloader.dataset.get('part_labels')
+        if labels:
+            assert labels['source_scheme'] == 'atoms13', _rel(path)
+            assert 'LoadPartLabel' in _types(cfg.train_dataloader.dataset.pipeline)
