@@ -3,6 +3,7 @@ from .checkpoint import (
                          check_state_dict_compatible,
                          load_reid_checkpoint,
                          load_state_dict_file,
+                         read_checkpoint,
                          register_checkpoint_safe_globals,
                          save_zoo_checkpoint,
 )
@@ -10,5 +11,5 @@ from .config import strip_pretrained
 from .setup_env import register_all_modules
 
 __all__ = ['register_all_modules', 'register_checkpoint_safe_globals', 'load_state_dict_file',
-           'load_reid_checkpoint', 'check_state_dict_compatible', 'save_zoo_checkpoint',
-           'strip_pretrained']
+           'read_checkpoint', 'load_reid_checkpoint', 'check_state_dict_compatible',
+           'save_zoo_checkpoint', 'strip_pretrained']

@@ -9,8 +9,9 @@ what else they hold besides tensors (numpy arrays and scalars in ``meta``, the
 ``load_from`` work without switching the safety off.
 """
 import os.path as osp
+import warnings
 from collections import OrderedDict
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -45,17 +46,22 @@ def register_checkpoint_safe_globals() -> None:
     _REGISTERED = True
 
 
-def load_state_dict_file(path: str, map_location: str = 'cpu') -> Tuple[Dict, Dict]:
-    """Read a checkpoint file safely; return ``(state_dict, meta)``.
+def read_checkpoint(path: str, map_location: str = 'cpu', encoding: str = 'utf-8') -> Any:
+    """Read any checkpoint file with ``torch.load(weights_only=True)``; errors name the file.
 
-    Accepts mmengine checkpoints (``state_dict`` + ``meta``), model-zoo checkpoints
-    (same keys, meta JSON-able) and bare state dicts.
+    ``encoding='latin1'`` reads checkpoints pickled by Python 2 (their byte strings, e.g.
+    the data of numpy scalars, are decoded as latin-1, as numpy expects).
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'checkpoint file not found: {path}')
     register_checkpoint_safe_globals()
     try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():
+            # torch warns that pickle arguments are ignored with weights_only; the
+            # encoding is in fact passed to its restricted unpickler
+            warnings.filterwarnings('ignore', message='pickle_load_args only works')
+            return torch.load(path, map_location=map_location, weights_only=True,
+                              encoding=encoding)
     except Exception as e:  # noqa: BLE001 - re-raised with the file name
         text = str(e)
         reason = next((ln.strip() for ln in text.splitlines() if 'Unsupported global' in ln),
@@ -65,6 +71,15 @@ def load_state_dict_file(path: str, map_location: str = 'cpu') -> Tuple[Dict, Di
             'weights_only=True, so a file that needs other pickled objects than tensors and '
             'plain data is refused; save a plain state_dict (e.g. with '
             'mmreidparts.utils.save_zoo_checkpoint) from a trusted environment.') from e
+
+
+def load_state_dict_file(path: str, map_location: str = 'cpu') -> Tuple[Dict, Dict]:
+    """Read a checkpoint file safely; return ``(state_dict, meta)``.
+
+    Accepts mmengine checkpoints (``state_dict`` + ``meta``), model-zoo checkpoints
+    (same keys, meta JSON-able) and bare state dicts.
+    """
+    ckpt = read_checkpoint(path, map_location)
     if not isinstance(ckpt, dict):
         raise RuntimeError(f'checkpoint {path} holds a {type(ckpt).__name__}, expected a dict')
     if 'state_dict' in ckpt:
@@ -81,12 +96,17 @@ def check_state_dict_compatible(model: nn.Module, state: Dict[str, torch.Tensor]
                                 path: str, ignore_prefixes: Tuple[str, ...] = ()) -> None:
     """Raise a clear error when ``state`` was not saved from a model like ``model``.
 
-    Keys starting with one of ``ignore_prefixes`` (e.g. training-only heads) may be
-    missing from the checkpoint.
+    Keys starting with one of ``ignore_prefixes`` may be missing from the checkpoint. The
+    model's ``training_only_prefixes`` (a ``ReIDModel``'s ``aux_heads.``, heads that the
+    test graph never runs) may be missing from it and may be in it when the model has no
+    such head.
     """
     own = model.state_dict()
+    training_only = tuple(getattr(model, 'training_only_prefixes', ()))
+    ignore_prefixes = tuple(ignore_prefixes) + training_only
     missing = [k for k in own if k not in state and not k.startswith(ignore_prefixes)]
-    unexpected = [k for k in state if k not in own]
+    unexpected = [k for k in state if k not in own
+                  and not (training_only and k.startswith(training_only))]
     shape = [f'{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(own[k].shape)}'
              for k in own if k in state and state[k].shape != own[k].shape]
     if missing or unexpected or shape:
@@ -115,9 +135,14 @@ def load_reid_checkpoint(model: nn.Module, path: str, strict: bool = True,
 
 
 def save_zoo_checkpoint(model: nn.Module, path: str, meta: Optional[Dict] = None) -> None:
-    """Save a model-zoo checkpoint: a plain ``state_dict`` plus JSON-able ``meta``."""
+    """Save a model-zoo checkpoint: a plain ``state_dict`` plus JSON-able ``meta``.
+
+    A model with an ``inference_state_dict()`` (``ReIDModel``) is saved without its
+    training-only heads.
+    """
     import json
     meta = dict(meta or {})
     json.dumps(meta)  # raises if meta is not JSON-able
-    state = OrderedDict((k, v.detach().cpu()) for k, v in model.state_dict().items())
+    export = getattr(model, 'inference_state_dict', model.state_dict)
+    state = OrderedDict((k, v.detach().cpu()) for k, v in export().items())
     torch.save(dict(state_dict=state, meta=meta), path)

@@ -4,9 +4,11 @@
         checkpoints/bot_r50_1xb64_market1501.pth [--drop-prefix head.classifier.]
 
 Keeps the model weights (a plain ``state_dict``) and a JSON-able ``meta`` (epoch, iter,
-dataset meta, config text, mmreidparts version); drops optimizer, schedulers and the
-message hub. The output name gets the first 8 hex digits of its SHA-256
-(``name-1a2b3c4d.pth``), and the full hash is printed for the metafile.
+dataset meta, config text, mmreidparts version); drops optimizer, schedulers, the
+message hub and the training-only heads (``aux_heads.*``, e.g. the part segmentation
+head of part awareness learning; ``--keep-aux-heads`` keeps them). The output name gets
+the first 8 hex digits of its SHA-256 (``name-1a2b3c4d.pth``), and the full hash is
+printed for the metafile.
 """
 import argparse
 import json
@@ -17,6 +19,7 @@ import torch
 
 from mmreidparts import __version__
 from mmreidparts.apis import sha256_of
+from mmreidparts.models.reid.reid_model import AUX_HEADS_PREFIX
 from mmreidparts.utils import load_state_dict_file
 
 
@@ -37,9 +40,13 @@ def main() -> None:
     parser.add_argument('--drop-prefix', nargs='*', default=[],
                         help='drop tensors whose names start with these prefixes '
                         '(e.g. training-only heads)')
+    parser.add_argument('--keep-aux-heads', action='store_true',
+                        help=f'keep the training-only heads ({AUX_HEADS_PREFIX}*)')
     args = parser.parse_args()
     state, meta = load_state_dict_file(args.src)
-    state = {k: v for k, v in state.items() if not k.startswith(tuple(args.drop_prefix))}
+    drop = tuple(args.drop_prefix) + (() if args.keep_aux_heads else (AUX_HEADS_PREFIX, ))
+    dropped = [k for k in state if k.startswith(drop)]
+    state = {k: v for k, v in state.items() if not k.startswith(drop)}
     keep = ('epoch', 'iter', 'dataset_meta', 'cfg', 'seed', 'experiment_name')
     out_meta = {k: _jsonable(meta[k]) for k in keep if k in meta}
     out_meta['mmreidparts_version'] = __version__
@@ -50,7 +57,8 @@ def main() -> None:
     stem, ext = osp.splitext(args.dst)
     final = f'{stem}-{digest[:8]}{ext or ".pth"}'
     os.replace(tmp, final)
-    print(f'[publish] {len(state)} tensors -> {final}\nSha256: {digest}')
+    print(f'[publish] {len(state)} tensors ({len(dropped)} dropped) -> {final}\n'
+          f'Sha256: {digest}')
 
 
 if __name__ == '__main__':

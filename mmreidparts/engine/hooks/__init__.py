@@ -1,4 +1,5 @@
 """Hooks of mmreidparts."""
+from .loss_phase_lr_hook import LossPhaseLRHook
 from .plain_checkpoint_hook import PlainCheckpointHook
 
-__all__ = ['PlainCheckpointHook']
+__all__ = ['LossPhaseLRHook', 'PlainCheckpointHook']

@@ -1,8 +1,11 @@
 """The top-level ReID model: data preprocessor, backbone, optional neck and head."""
 import copy
+import fnmatch
+import logging
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
+from mmengine.logging import MessageHub, print_log
 from mmengine.model import BaseModel
 from torch import Tensor, nn
 
@@ -10,6 +13,9 @@ from mmreidparts.registry import MODELS
 from mmreidparts.structures import ReIDDataSample
 
 FLIP_VISIBILITY = ('max', 'mean')
+FLIP_MERGES = ('mean', 'sum')
+# state-dict prefix of the training-only heads: never in the test graph, dropped on publishing
+AUX_HEADS_PREFIX = 'aux_heads.'
 
 
 @MODELS.register_module()
@@ -24,12 +30,27 @@ class ReIDModel(BaseModel):
         neck: optional config of a neck between backbone and head.
         data_preprocessor: config (or module) of the data preprocessor;
             ``ReIDDataPreprocessor`` with ImageNet statistics when None.
+        aux_heads: training-only heads, ``{name: config}``: each gets the same features as
+            the head, and the losses of its ``loss(feats, data_samples)`` are added to the
+            head's in :meth:`loss`. They are never run by :meth:`predict`; their weights
+            (``aux_heads.<name>.*``) may be missing from a checkpoint loaded for testing and
+            are left out of :meth:`inference_state_dict` (published checkpoints).
+        loss_phases: alternating optimisation, or None (every loss at every step). A list of
+            phases ``dict(losses=[patterns], lr_mult=1.0)``; training iteration ``t`` runs
+            phase ``t % len(loss_phases)``: only the losses whose names match one of its
+            ``fnmatch`` patterns are back-propagated (the others are still logged), and
+            :class:`~mmreidparts.engine.hooks.LossPhaseLRHook` scales the learning rates
+            of that step by ``lr_mult``.
         test_cfg: test-time options. ``flip`` (default False): also embed the mirrored
-            image and average the two sets of embeddings, row by row; ``flip_visibility``
-            ('max' default, or 'mean') combines the two visibilities: 'max' keeps binary
-            scores binary (an embedding counts if seen in either view), 'mean' makes a part
-            seen in one view only count half. ``flip_pairs``: pairs of embedding names
-            whose rows are swapped in the mirrored prediction (left/right parts).
+            image and merge the two sets of embeddings, row by row: ``flip_merge='mean'``
+            (default) averages the head's final embeddings, ``'sum'`` adds the head's
+            embeddings before its normalisation and normalises the sum (the head must
+            implement ``predict(..., normalize=False)`` and ``normalize_embeddings``).
+            ``flip_visibility`` ('max' default, or 'mean') combines the two visibilities:
+            'max' keeps binary scores binary (an embedding counts if seen in either view),
+            'mean' makes a part seen in one view only count half. ``flip_pairs``: pairs of
+            embedding names whose rows are swapped in the mirrored prediction (left/right
+            parts).
         init_cfg: initialisation config of the whole model.
     """
 
@@ -38,6 +59,8 @@ class ReIDModel(BaseModel):
                  head: dict,
                  neck: Optional[dict] = None,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
+                 aux_heads: Optional[Dict[str, dict]] = None,
+                 loss_phases: Optional[Sequence[dict]] = None,
                  test_cfg: Optional[dict] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         if data_preprocessor is None:
@@ -53,12 +76,51 @@ class ReIDModel(BaseModel):
         if neck is not None:
             self.neck = neck if isinstance(neck, nn.Module) else MODELS.build(neck)
         self.head = head if isinstance(head, nn.Module) else MODELS.build(head)
+        self.aux_heads = self._build_aux_heads(aux_heads)
+        self.loss_phases = check_loss_phases(loss_phases)
+        self._phase_steps = 0  # phase counter when no runner reports the iteration
         self.test_cfg = self._check_test_cfg(test_cfg)
+        if self.test_cfg['flip'] and self.test_cfg['flip_merge'] == 'sum' and not callable(
+                getattr(self.head, 'normalize_embeddings', None)):
+            raise ValueError("ReIDModel test_cfg.flip_merge='sum' needs a head with "
+                             'normalize_embeddings() and predict(..., normalize=False); '
+                             f'{type(self.head).__name__} has none (use flip_merge="mean")')
+
+    @staticmethod
+    def _build_aux_heads(aux_heads: Optional[Dict[str, dict]]) -> nn.ModuleDict:
+        """Build the training-only heads into a ``ModuleDict`` (empty when None)."""
+        heads = nn.ModuleDict()
+        if aux_heads is None:
+            return heads
+        if not isinstance(aux_heads, dict):
+            raise TypeError(f'ReIDModel: aux_heads must be a dict {{name: head config}}, got '
+                            f'{type(aux_heads).__name__}')
+        for name, cfg in aux_heads.items():
+            if not isinstance(cfg, (dict, nn.Module)):
+                raise TypeError(f'ReIDModel: aux_heads[{name!r}] must be a config dict, got '
+                                f'{cfg!r}')
+            head = cfg if isinstance(cfg, nn.Module) else MODELS.build(cfg)
+            if not callable(getattr(head, 'loss', None)):
+                raise TypeError(f'ReIDModel: aux_heads[{name!r}] ({type(head).__name__}) has '
+                                'no loss(feats, data_samples) method')
+            heads[name] = head
+        return heads
+
+    @property
+    def training_only_prefixes(self) -> Tuple[str, ...]:
+        """State-dict prefixes of the weights that the test graph never uses."""
+        return (AUX_HEADS_PREFIX, )
+
+    def inference_state_dict(self) -> 'Dict[str, Tensor]':
+        """The state dict without the training-only heads (what a published checkpoint holds)."""
+        return type(self.state_dict())(
+            (k, v) for k, v in self.state_dict().items()
+            if not k.startswith(self.training_only_prefixes))
 
     @staticmethod
     def _check_test_cfg(test_cfg: Optional[dict]) -> dict:
         """Fill in and validate the keys of ``test_cfg``."""
-        cfg = dict(flip=False, flip_visibility='max', flip_pairs=())
+        cfg = dict(flip=False, flip_visibility='max', flip_merge='mean', flip_pairs=())
         unknown = set(test_cfg or {}) - set(cfg)
         if unknown:
             raise KeyError(f'ReIDModel test_cfg: unknown keys {sorted(unknown)}; '
@@ -67,6 +129,9 @@ class ReIDModel(BaseModel):
         if cfg['flip_visibility'] not in FLIP_VISIBILITY:
             raise ValueError(f'ReIDModel test_cfg.flip_visibility must be one of '
                              f'{FLIP_VISIBILITY}, got {cfg["flip_visibility"]!r}')
+        if cfg['flip_merge'] not in FLIP_MERGES:
+            raise ValueError(f'ReIDModel test_cfg.flip_merge must be one of {FLIP_MERGES}, '
+                             f'got {cfg["flip_merge"]!r}')
         cfg['flip_pairs'] = tuple(tuple(pair) for pair in cfg['flip_pairs'])
         if any(len(pair) != 2 for pair in cfg['flip_pairs']):
             raise ValueError('ReIDModel test_cfg.flip_pairs must hold pairs of embedding '
@@ -101,8 +166,66 @@ class ReIDModel(BaseModel):
         raise ValueError(f'ReIDModel: invalid mode "{mode}"; use "loss", "predict" or "tensor"')
 
     def loss(self, inputs: Tensor, data_samples: List[ReIDDataSample]) -> Dict[str, Tensor]:
-        """Dict of named losses (and logged metrics) of a training batch."""
-        return self.head.loss(self.extract_feat(inputs), data_samples)
+        """Dict of named losses (and logged metrics) of a training batch.
+
+        The head's losses, then those of every training-only head on the same features.
+        """
+        feats = self.extract_feat(inputs)
+        losses = dict(self.head.loss(feats, data_samples))
+        for name, head in self.aux_heads.items():
+            extra = head.loss(feats, data_samples)
+            clash = sorted(set(extra) & set(losses))
+            if clash:
+                raise KeyError(f'ReIDModel: aux_heads[{name!r}] returns {clash}, which the '
+                               'head (or another aux head) already returns; give its losses '
+                               'other names')
+            losses.update(extra)
+        return losses
+
+    def phase_index(self, iteration: Optional[int] = None) -> int:
+        """Index of the loss phase of a training iteration (the runner's, when known)."""
+        if not self.loss_phases:
+            return 0
+        if iteration is None:
+            iteration = MessageHub.get_current_instance().get_info('iter')
+        if iteration is None:  # outside a runner: count the optimisation steps
+            iteration = self._phase_steps
+            self._phase_steps += 1
+        return int(iteration) % len(self.loss_phases)
+
+    def phase_lr_mult(self, iteration: int) -> float:
+        """Learning-rate factor of the loss phase of ``iteration`` (1 without phases)."""
+        if not self.loss_phases:
+            return 1.0
+        return self.loss_phases[int(iteration) % len(self.loss_phases)]['lr_mult']
+
+    def parse_losses(self, losses: Dict[str, Tensor]) -> Tuple[Tensor, Dict[str, Tensor]]:
+        """Sum the losses to optimise; with ``loss_phases``, only those of the current phase.
+
+        Every term is still logged; ``loss`` is the sum that is back-propagated and
+        ``phase`` the index of the phase.
+        """
+        total, log_vars = super().parse_losses(losses)
+        if not self.loss_phases or not self.training:
+            return total, log_vars
+        index = self.phase_index()
+        patterns = self.loss_phases[index]['losses']
+        chosen = [k for k in log_vars if k != 'loss' and 'loss' in k
+                  and any(fnmatch.fnmatchcase(k, p) for p in patterns)]
+        if not chosen:
+            raise KeyError(f'ReIDModel loss_phases[{index}] selects none of the losses '
+                           f'{sorted(k for k in log_vars if "loss" in k and k != "loss")} '
+                           f'with the patterns {list(patterns)}')
+        if self.phase_lr_mult(index) != 1.0 and not getattr(self, '_phase_lr_hooked', False) \
+                and not getattr(self, '_phase_lr_warned', False):
+            print_log('ReIDModel: loss_phases set lr_mult, but no LossPhaseLRHook scales the '
+                      'learning rate; add dict(type="LossPhaseLRHook") to custom_hooks',
+                      logger='current', level=logging.WARNING)
+            self._phase_lr_warned = True
+        total = sum(log_vars[k] for k in chosen)
+        log_vars['loss'] = total
+        log_vars['phase'] = torch.tensor(float(index))
+        return total, log_vars
 
     def predict(self,
                 inputs: Tensor,
@@ -112,13 +235,19 @@ class ReIDModel(BaseModel):
             data_samples = [ReIDDataSample() for _ in range(inputs.shape[0])]
         if not self.test_cfg['flip']:
             return self.head.predict(self.extract_feat(inputs), data_samples)
+        raw = self.test_cfg['flip_merge'] == 'sum'
+        kwargs = dict(normalize=False) if raw else {}
         mirrored = [ReIDDataSample(metainfo=copy.deepcopy(s.metainfo)) for s in data_samples]
-        mirrored = self.head.predict(self.extract_feat(inputs.flip(-1)), mirrored)
-        results = self.head.predict(self.extract_feat(inputs), data_samples)
+        mirrored = self.head.predict(self.extract_feat(inputs.flip(-1)), mirrored, **kwargs)
+        results = self.head.predict(self.extract_feat(inputs), data_samples, **kwargs)
         for result, other in zip(results, mirrored):
             names = tuple(result.embedding_names)
             order = self._flip_order(names)
-            embeddings = (result.embeddings + other.embeddings[order]) / 2  # [P, D]
+            if raw:  # normalise f(x) + f(flip(x)) as the head normalises one view
+                embeddings = self.head.normalize_embeddings(
+                    (result.embeddings + other.embeddings[order])[None])[0]  # [P, D]
+            else:
+                embeddings = (result.embeddings + other.embeddings[order]) / 2  # [P, D]
             vis_a, vis_b = result.visibility, other.visibility[order]  # [P]
             if self.test_cfg['flip_visibility'] == 'max':
                 visibility = torch.maximum(vis_a, vis_b)
@@ -135,3 +264,28 @@ class ReIDModel(BaseModel):
             if left in index and right in index:
                 order[index[left]], order[index[right]] = index[right], index[left]
         return order
+
+
+def check_loss_phases(phases: Optional[Sequence[dict]]) -> Tuple[dict, ...]:
+    """Validate ``loss_phases``: dicts ``(losses=[fnmatch patterns], lr_mult=float > 0)``."""
+    if phases is None:
+        return ()
+    if isinstance(phases, dict) or not isinstance(phases, (list, tuple)) or not phases:
+        raise ValueError('ReIDModel loss_phases must be None or a non-empty list of '
+                         f'dict(losses=[...], lr_mult=...), got {phases!r}')
+    out = []
+    for i, phase in enumerate(phases):
+        if not isinstance(phase, dict) or not set(phase) <= {'losses', 'lr_mult'} \
+                or 'losses' not in phase:
+            raise ValueError(f'ReIDModel loss_phases[{i}] must be dict(losses=[patterns], '
+                             f'lr_mult=1.0), got {phase!r}')
+        patterns = phase['losses']
+        patterns = (patterns, ) if isinstance(patterns, str) else tuple(patterns)
+        if not patterns or not all(isinstance(p, str) and p for p in patterns):
+            raise ValueError(f'ReIDModel loss_phases[{i}].losses must be non-empty loss-name '
+                             f'patterns, got {phase["losses"]!r}')
+        lr_mult = float(phase.get('lr_mult', 1.0))
+        if not lr_mult > 0:
+            raise ValueError(f'ReIDModel loss_phases[{i}].lr_mult must be > 0, got {lr_mult}')
+        out.append(dict(losses=patterns, lr_mult=lr_mult))
+    return tuple(out)

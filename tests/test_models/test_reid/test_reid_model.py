@@ -130,3 +130,41 @@ def test_scoped_backbone_and_pretrained_backbone_through_the_model(tmp_path):
     model.init_weights()
     assert torch.equal(model.backbone.layer4[1].conv2.weight, source.layer4[1].conv2.weight)
     assert model.head.classifier.weight.std().item() < 0.002  # the head's own init ran
+
+
+class _RawHead(nn.Module):
+    """Embeds the left column's mean per channel; normalises rows unless told not to."""
+
+    def normalize_embeddings(self, embeddings):
+        return torch.nn.functional.normalize(embeddings, dim=-1)
+
+    def predict(self, feats, data_samples, normalize=True):
+        x = feats[0].mean(dim=(2, 3))  # [N, C]
+        emb = self.normalize_embeddings(x) if normalize else x
+        for sample, row in zip(data_samples, emb):
+            sample.set_prediction(row[None], torch.ones(1), ('global', ))
+        return data_samples
+
+
+def test_flip_merge_sum_normalises_the_sum_of_the_raw_embeddings():
+    # 2 channels: left column (3, 0), right column (1, 1) -> raw views (3, 0) and (1, 1)
+    image = torch.tensor([[[3., 1.]], [[0., 1.]], [[0., 0.]]])[None]  # [1, 3, 1, 2]
+    pre = dict(type='ReIDDataPreprocessor', mean=None, std=None, to_rgb=False)
+    backbone = nn.Sequential()  # identity, then keep the left half
+    summed = ReIDModel(backbone=nn.Sequential(backbone, _LeftHalf()), head=_RawHead(),
+                       data_preprocessor=pre, test_cfg=dict(flip=True, flip_merge='sum'))
+    [res] = summed.predict(image)
+    # normalise((3, 0, 0) + (1, 1, 0)) = (4, 1, 0) / sqrt(17)
+    expected = torch.tensor([4.0, 1.0, 0.0]) / 17**0.5
+    assert torch.allclose(res.embeddings[0], expected)
+    mean = ReIDModel(backbone=nn.Sequential(backbone, _LeftHalf()), head=_RawHead(),
+                     data_preprocessor=pre, test_cfg=dict(flip=True))
+    [res] = mean.predict(image)
+    # average of the normalised views (1, 0, 0) and (1, 1, 0) / sqrt(2): another direction
+    averaged = (torch.tensor([1.0, 0, 0]) + torch.tensor([1.0, 1, 0]) / 2**0.5) / 2
+    assert torch.allclose(res.embeddings[0], averaged)
+    with pytest.raises(ValueError, match='normalize_embeddings'):
+        ReIDModel(backbone=_LeftHalf(), head=_TwoSidesHead(),
+                  test_cfg=dict(flip=True, flip_merge='sum'))
+    with pytest.raises(ValueError, match='flip_merge'):
+        ReIDModel(backbone=_LeftHalf(), head=_RawHead(), test_cfg=dict(flip_merge='max'))
