@@ -236,7 +236,8 @@ class RandomErasing(BaseTransform):
     ``max_attempts`` draws until it fits). ``mode='const'`` fills it with ``fill`` (default
     the ImageNet mean pixel in the image's channel order, which is 0 after
     normalisation), ``mode='random'`` with uniform random pixels. Label pixels in the
-    rectangle become background: ``seg_fill`` (0) in ``gt_seg_map`` and 0 in every channel
+    rectangle become background: ``seg_fill`` (0; 255 makes them ignored, None leaves the
+    part labels as they are) in ``gt_seg_map`` and 0 in every channel
     of ``gt_part_fields``. ``gt_region_map`` is left as it is: VPM regions are positions
     in the pedestrian box, which erasing does not move. Adds
     ``erase_box = (top, left, h, w)`` or None.
@@ -249,7 +250,8 @@ class RandomErasing(BaseTransform):
         mode: ``'const'`` or ``'random'``.
         fill: constant fill value(s) in the image's channel order; None = ImageNet mean.
         channel_order: ``'bgr'`` (as loaded by LoadReIDImage) or ``'rgb'``.
-        seg_fill: value written into ``gt_seg_map`` under the rectangle.
+        seg_fill: value written into ``gt_seg_map`` under the rectangle, or None to keep
+            the labels (the model must then infer the parts under the occluder).
         max_attempts: draws before giving up on this image.
     """
 
@@ -261,7 +263,7 @@ class RandomErasing(BaseTransform):
                  mode: str = 'const',
                  fill: Optional[Sequence[float]] = None,
                  channel_order: str = 'bgr',
-                 seg_fill: int = 0,
+                 seg_fill: Optional[int] = 0,
                  max_attempts: int = 100) -> None:
         if not 0 <= prob <= 1:
             raise ValueError(f'RandomErasing prob must be in [0, 1], got {prob}')
@@ -325,7 +327,7 @@ class RandomErasing(BaseTransform):
                 img[top:top + eh, left:left + ew] = np.random.uniform(0, 255, shape)
         results['img'] = img
         seg = results.get('gt_seg_map')
-        if seg is not None:
+        if seg is not None and self.seg_fill is not None:
             seg = seg.copy()
             seg[top:top + eh, left:left + ew] = self.seg_fill
             results['gt_seg_map'] = seg

@@ -108,6 +108,21 @@ def test_random_erasing_const_fills_mean_and_background():
         np.testing.assert_array_equal(out['img'][~mask], res['img'][~mask])
 
 
+def test_random_erasing_can_keep_or_ignore_the_part_labels():
+    for seg_fill, inside in ((None, None), (255, 255)):
+        np.random.seed(3)
+        out = RandomErasing(prob=1.0, area_range=(0.25, 0.25), min_aspect=1.0,
+                            seg_fill=seg_fill)(_results())
+        top, left, h, w = out['erase_box']
+        mask = np.zeros((4, 4), bool)
+        mask[top:top + h, left:left + w] = True
+        assert np.all(out['img'][mask] == [104, 116, 124])  # the image is erased either way
+        expected = LABEL.copy()
+        if inside is not None:
+            expected[mask] = inside
+        np.testing.assert_array_equal(out['gt_seg_map'], expected)
+
+
 def test_random_erasing_random_mode_and_prob_zero():
     np.random.seed(0)
     out = RandomErasing(prob=1.0, mode='random', area_range=(0.25, 0.25),
