@@ -14,6 +14,7 @@ from .backends import (
                        load_coco_keypoints,
                        read_image,
 )
+from .densepose import DENSEPOSE_TO_PAL7, densepose_to_pal7
 from .evaluate import compare_label_dirs, confusion, iou_from_confusion
 from .generate import (
                        DEFAULT_SPLITS,
@@ -41,7 +42,7 @@ __all__ = [
     'PifPafFieldBackend', 'UnreadableInputError', 'build_backend', 'load_coco_keypoints',
     'read_image', 'compare_label_dirs', 'confusion', 'iou_from_confusion', 'DEFAULT_SPLITS',
     'collect_tasks', 'output_path', 'read_label_map', 'run_generation', 'write_png_atomic',
-    'write_visualization',
+    'write_visualization', 'DENSEPOSE_TO_PAL7', 'densepose_to_pal7',
     'COCO_FLIP_PAIRS', 'COCO_KEYPOINTS', 'CapsuleWidths', 'assign_atoms', 'body_scale',
     'build_capsules', 'flip_keypoints', 'select_target', 'colorize', 'draw_sheet', 'overlay'
 ]

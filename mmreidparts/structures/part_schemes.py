@@ -127,6 +127,14 @@ for _s in (
                      ('lower_arm', ('l_lower_arm', 'r_lower_arm')),
                      ('upper_leg', ('l_upper_leg', 'r_upper_leg')),
                      ('lower_leg', ('l_lower_leg', 'r_lower_leg')), ('foot', _FEET)]),
+    # Its label granularities (pal.md 2.2, Table VI), coarsenings of pal7: foreground,
+    # upper/lower body ({head, torso, arms} / {legs, feet}), and four parts.
+    _scheme('pal1', [('foreground', ATOMS)]),
+    _scheme('pal2', [('upper_body', ('head',) + _TORSO + _ARMS_L + _ARMS_R),
+                     ('lower_body', _LEG_L + _LEG_R + _FEET)]),
+    _scheme('pal4', [('head', ('head',)), ('torso_arms', _TORSO + _ARMS_L + _ARMS_R),
+                     ('upper_leg', ('l_upper_leg', 'r_upper_leg')),
+                     ('lower_leg_foot', ('l_lower_leg', 'r_lower_leg') + _FEET)]),
     # The atoms themselves, for lossless storage of generated labels.
     _scheme('atoms13', [(a, (a,)) for a in ATOMS]),
 ):
