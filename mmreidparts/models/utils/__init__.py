@@ -6,13 +6,14 @@ from .checkpoint import (
     load_checkpoint_file,
     pretrained_source,
 )
-from .embedding import BNNeck, dim_reduction
+from .embedding import BNNeck, dim_reduction, id_classifier
 from .part_maps import part_visibility, resize_part_labels
 from .pooling import (
     GeneralizedMeanPooling,
     GlobalPool,
     masked_average_pool,
     pool_by_masks,
+    strip_pool,
     weighted_average_pool,
 )
 from .torchvision_converter import (
@@ -25,7 +26,8 @@ from .torchvision_converter import (
 __all__ = [
     'check_state_dict_matches', 'extract_state_dict', 'load_backbone_weights',
     'load_checkpoint_file', 'pretrained_source', 'GeneralizedMeanPooling', 'GlobalPool',
-    'pool_by_masks', 'weighted_average_pool', 'masked_average_pool', 'part_visibility',
-    'resize_part_labels', 'BNNeck', 'dim_reduction',
+    'pool_by_masks', 'strip_pool', 'weighted_average_pool', 'masked_average_pool',
+    'part_visibility',
+    'resize_part_labels', 'BNNeck', 'dim_reduction', 'id_classifier',
     'convert_mobilenet_v2', 'convert_resnet', 'detect_layout', 'torchvision_to_mmpretrain'
 ]

@@ -35,3 +35,11 @@ def dim_reduction(in_channels: int, out_channels: Optional[int], std: float = 0.
     nn.init.normal_(layer[0].weight, std=std)
     nn.init.zeros_(layer[0].bias)
     return layer
+
+
+def id_classifier(in_channels: int, num_classes: int, std: float = 0.001) -> nn.Linear:
+    """Identity classifier ``Linear(in_channels, num_classes)`` with bias, ``N(0, std^2)`` init."""
+    layer = nn.Linear(in_channels, num_classes)
+    nn.init.normal_(layer.weight, std=std)
+    nn.init.zeros_(layer.bias)
+    return layer

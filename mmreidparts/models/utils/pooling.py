@@ -94,3 +94,25 @@ def weighted_average_pool(feats: Tensor, masks: Tensor, eps: float = 1e-6) -> Te
 def masked_average_pool(feats: Tensor, masks: Tensor) -> Tensor:
     """Masked GAP: sum of ``feats * mask`` over ``H * W`` locations, ``[N, J, C]``."""
     return pool_by_masks(feats, masks) / (feats.shape[2] * feats.shape[3])
+
+
+STRIP_POOLS = ('max', 'avg')
+
+
+def strip_pool(feats: Tensor, num_stripes: int, mode: str = 'max') -> Tensor:
+    """Pool ``num_stripes`` equal horizontal stripes of ``feats [N, C, H, W]``: ``[N, S, C]``.
+
+    Stripe ``k`` covers rows ``k * H / S`` to ``(k + 1) * H / S``; ``H`` must be a multiple
+    of ``S`` (PCB, MGN). ``mode`` is 'max' (local max pooling) or 'avg'.
+    """
+    if mode not in STRIP_POOLS:
+        raise ValueError(f'stripe pooling must be one of {STRIP_POOLS}, got {mode!r}')
+    if feats.dim() != 4:
+        raise ValueError(f'strip_pool expects feats [N, C, H, W], got {tuple(feats.shape)}')
+    num, channels, height, width = feats.shape
+    if num_stripes < 1 or height % num_stripes:
+        raise ValueError(f'strip_pool: a feature map of height {height} cannot be cut into '
+                         f'{num_stripes} equal stripes')
+    x = feats.reshape(num, channels, num_stripes, height // num_stripes, width)
+    pooled = x.amax(dim=(3, 4)) if mode == 'max' else x.mean(dim=(3, 4))  # [N, C, S]
+    return pooled.transpose(1, 2)  # [N, S, C]
