@@ -1,5 +1,11 @@
 """Heads: one file per head family."""
 from .bnneck_head import BNNeckHead
 from .bpbreid_head import BPBreIDHead
+from .embedding_head import EmbeddingHead
+from .global_pool_head import GlobalPoolHead
+from .mgn_head import MGNHead
+from .part_seg_head import PartSegHead
+from .pcb_head import PCBHead
 
-__all__ = ['BNNeckHead', 'BPBreIDHead']
+__all__ = ['BNNeckHead', 'BPBreIDHead', 'EmbeddingHead', 'GlobalPoolHead', 'MGNHead',
+           'PartSegHead', 'PCBHead']
