@@ -134,3 +134,52 @@ def test_tool_rejects_bad_arguments(tiny_bpbreid_cfg):
     proc = run_tool(['tools/analysis_tools/benchmark_train.py', 'no_such_config.py'],
                     check=False)
     assert proc.returncode != 0 and 'config file not found' in proc.stderr
+
+
+PAL_SYNTHETIC = osp.join(ROOT, 'configs', 'pal',
+                         'globalpool_ps_mobilenetv2os8_1xb64_synthetic_cpu.py')
+
+
+@pytest.fixture()
+def tiny_pal_cfg(tmp_path) -> str:
+    """GlobalPool + PS on a quarter-width MobileNetV2 at 48x16, 8 training classes."""
+    path = tmp_path / 'tiny_pal.py'
+    path.write_text(
+        f"_base_ = ['{PAL_SYNTHETIC}']\n"
+        "model = dict(backbone=dict(widen_factor=0.25), head=dict(num_classes=8))\n"
+        "train_pipeline = [dict(type='LoadReIDImage'), dict(type='LoadPartLabel'),\n"
+        "                  dict(type='ReIDResize', scale=(48, 16)),\n"
+        "                  dict(type='PackReIDInputs')]\n"
+        "train_dataloader = dict(dataset=dict(pipeline=train_pipeline))\n")
+    return str(path)
+
+
+def test_aux_head_steps_time_the_ps_head_with_and_without(tool, tiny_pal_cfg):
+    from mmreidparts.utils import register_all_modules
+    register_all_modules()
+    cfg = Config.fromfile(tiny_pal_cfg)
+    device = torch.device('cpu')
+    model, optim = tool.build_model_and_optimizer(cfg, device)
+    batch = tool.make_batch(8, (48, 16), model.head.num_classes, num_parts=7)
+    steps = tool.make_steps(model, optim, batch, device, amp=False)
+    assert list(steps) == ['backbone', 'full', 'optimizer', 'head', 'full_no_aux', 'aux',
+                           'predict', 'predict_no_aux']
+    ps_w = model.aux_heads.ps_head.classifier.weight
+    steps['full']()
+    after_full = ps_w.detach().clone()
+    model.zero_grad(set_to_none=True)
+    steps['full_no_aux']()  # the same model without its PS head: the head is not trained
+    assert torch.equal(ps_w, after_full) and ps_w.grad is None
+    assert 'ps_head' in model.aux_heads  # and it is attached again
+    assert steps['aux']() > 0 and ps_w.grad is not None
+    steps['predict']()
+    steps['predict_no_aux']()
+    assert model.aux_calls_in_predict == 0 and model.training
+
+    res = tool.benchmark(cfg, batch_size=8, iters=1, warmup=0)
+    assert res['num_parts'] == 7 and res['aux_heads'] == ['ps_head']
+    assert res['aux_calls_in_predict'] == 0
+    assert res['aux_train_overhead'] == pytest.approx(res['full_ms'] / res['full_no_aux_ms'] - 1)
+    text = tool.format_report(res, ((0.0, 0.0, 0.0), (0.0, 0.0, 0.0)))
+    assert 'aux head calls during predict: 0' in text
+    assert re.search(r'the aux heads add [+-][\d.]+ % to the training step', text)

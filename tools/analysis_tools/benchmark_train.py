@@ -18,9 +18,20 @@ Two steps are timed on the same random batch at the config's input size:
   head, pooling and losses cost, free of the run-to-run noise of the backbone's time that
   the difference ``full - backbone`` carries.
 
+For a model with training-only heads (``ReIDModel.aux_heads``, e.g. the part segmentation
+head of part awareness learning) four more steps tell their cost:
+
+- ``full_no_aux``: the same full step of the same model with its aux heads switched off
+  (the training cost of the aux heads is ``full - full_no_aux``);
+- ``aux``: the aux heads alone, forward, losses and backward on backbone features;
+- ``predict`` and ``predict_no_aux``: the test-time forward (``model.predict``, eval mode,
+  no gradients) with and without the aux heads attached, and how many times an aux head
+  ran during ``predict`` (0: they are not in the test graph).
+
 The batch holds random images, identity labels in the PK layout of the identity sampler
 (``batch / num_instances`` identities, ``num_instances`` images each) and, for part-based
-heads, random part label maps with ids ``0..K``. Iterations of the steps alternate, so
+heads (or aux heads with ``num_classes`` part classes), random part label maps with ids
+``0..K``. Iterations of the steps alternate, so
 that other processes sharing the machine slow them alike. From the median step times the
 report gives the overhead of the full step over the backbone (head, pooling, losses,
 data preprocessor and optimizer step), the same without the optimizer step, and the head
@@ -215,8 +226,64 @@ def make_steps(model: nn.Module, optim_wrapper: OptimWrapper, batch: dict,
         return float(loss.detach())
 
     # the order matters: 'optimizer' reuses the gradients of the last 'full' step
-    return dict(backbone=backbone_step, full=full_step, optimizer=optimizer_step,
-                head=head_step)
+    steps = dict(backbone=backbone_step, full=full_step, optimizer=optimizer_step,
+                 head=head_step)
+    aux_heads = getattr(model, 'aux_heads', None)
+    if aux_heads is not None and len(aux_heads):
+        steps.update(aux_steps(model, full_step, feats0, samples, batch, autocast))
+    return steps
+
+
+@contextlib.contextmanager
+def without_aux_heads(model: nn.Module):
+    """Detach the model's aux heads for the duration of the block (same weights after)."""
+    heads = model.aux_heads
+    model.aux_heads = nn.ModuleDict()
+    try:
+        yield
+    finally:
+        model.aux_heads = heads
+
+
+def aux_steps(model: nn.Module, full_step: Callable[[], float], feats0: Tuple[Tensor, ...],
+              samples: list, batch: dict,
+              autocast: Callable[[], contextlib.AbstractContextManager]
+              ) -> Dict[str, Callable[[], float]]:
+    """The steps ``full_no_aux``, ``aux``, ``predict`` and ``predict_no_aux``."""
+    calls = [0]
+    for head in model.aux_heads.values():
+        head.register_forward_pre_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
+    model.aux_calls_in_predict = 0
+
+    def full_no_aux_step() -> float:
+        with without_aux_heads(model):
+            return full_step()
+
+    def aux_step() -> float:
+        model.aux_heads.zero_grad(set_to_none=True)
+        feats = tuple(f.detach().requires_grad_(True) for f in feats0)
+        with autocast():
+            losses = {}
+            for head in model.aux_heads.values():
+                losses.update(head.loss(feats, samples))
+            loss, _ = model.parse_losses(losses)
+        loss.backward()
+        return float(loss.detach())
+
+    def predict_step(attached: bool = True) -> float:
+        model.eval()
+        before = calls[0]
+        context = contextlib.nullcontext() if attached else without_aux_heads(model)
+        with torch.no_grad(), autocast(), context:
+            data = model.data_preprocessor(copy.deepcopy(batch), False)
+            model(**data, mode='predict')
+        if attached:
+            model.aux_calls_in_predict += calls[0] - before
+        model.train()
+        return 0.0
+
+    return dict(full_no_aux=full_no_aux_step, aux=aux_step, predict=predict_step,
+                predict_no_aux=lambda: predict_step(False))
 
 
 def time_alternating(steps: Dict[str, Callable[[], float]], iters: int, warmup: int,
@@ -252,6 +319,10 @@ def benchmark(cfg: Config,
     model, optim_wrapper = build_model_and_optimizer(cfg, dev)
     head = model.head
     num_parts = getattr(head, 'num_parts', None)
+    aux_heads = list(getattr(model, 'aux_heads', {}).values())
+    if num_parts is None:
+        part_classes = [h.num_classes for h in aux_heads if hasattr(h, 'num_classes')]
+        num_parts = min(part_classes) - 1 if part_classes else None
     batch = make_batch(batch_size, size, head.num_classes, num_parts, num_instances, seed)
     times = time_alternating(make_steps(model, optim_wrapper, batch, dev, amp), iters,
                              warmup, dev)
@@ -268,6 +339,12 @@ def benchmark(cfg: Config,
     out['overhead_without_optimizer'] = (
         (out['full_ms'] - out['optimizer_ms']) / out['backbone_ms'] - 1)
     out['head_share'] = out['head_ms'] / out['backbone_ms']
+    if 'aux' in times:
+        out['aux_heads'] = sorted(model.aux_heads)
+        out['aux_train_overhead'] = out['full_ms'] / out['full_no_aux_ms'] - 1
+        out['aux_share'] = out['aux_ms'] / out['backbone_ms']
+        out['aux_test_overhead'] = out['predict_ms'] / out['predict_no_aux_ms'] - 1
+        out['aux_calls_in_predict'] = int(model.aux_calls_in_predict)
     return out
 
 
@@ -294,6 +371,20 @@ def format_report(res: dict, load: Tuple[Tuple[float, ...], Tuple[float, ...]]) 
         f'overhead w/o opt : {100 * res["overhead_without_optimizer"]:+.1f} % (head + pooling '
         '+ losses + preprocessing over the backbone)',
     ]
+    if 'aux_ms' in res:
+        names = ', '.join(res['aux_heads'])
+        lines += [
+            f'aux heads        : {names}',
+            f'full w/o aux     : {res["full_no_aux_img_per_s"]:8.2f} img/s  '
+            f'({res["full_no_aux_ms"]:.1f} ms/iter median): the aux heads add '
+            f'{100 * res["aux_train_overhead"]:+.1f} % to the training step',
+            f'aux step         : {res["aux_ms"]:8.1f} ms/iter median = '
+            f'{100 * res["aux_share"]:.1f} % of the backbone step (aux heads, their losses, '
+            'forward and backward)',
+            f'test (predict)   : {res["predict_ms"]:8.1f} ms/iter with the aux heads, '
+            f'{res["predict_no_aux_ms"]:.1f} without ({100 * res["aux_test_overhead"]:+.1f} %); '
+            f'aux head calls during predict: {res["aux_calls_in_predict"]}',
+        ]
     return '\n'.join(lines)
 
 
