@@ -38,9 +38,14 @@ def test_lr_is_scaled_during_the_step_and_restored_after():
     assert LossPhaseLRHook.priority == 'NORMAL'  # before ParamSchedulerHook (LOW)
 
 
-def test_hook_refuses_models_without_phases_and_gradient_accumulation():
-    with pytest.raises(ValueError, match='loss_phases'):
-        LossPhaseLRHook().before_train(_runner(_model(None)))
+def test_hook_does_nothing_without_phases_and_refuses_gradient_accumulation():
+    runner = _runner(_model(None))
+    hook = LossPhaseLRHook()
+    hook.before_train(runner)
+    runner.iter = 1
+    hook.before_train_iter(runner, 1)
+    assert [g['lr'] for g in runner.optim_wrapper.optimizer.param_groups] == [0.1, 0.02]
+    hook.after_train_iter(runner, 1)
     model = _model([dict(losses=['loss_ce']), dict(losses=['loss_tri'], lr_mult=0.1)])
     with pytest.raises(ValueError, match='accumulative_counts'):
         LossPhaseLRHook().before_train(_runner(model, accumulative_counts=2))

@@ -2,6 +2,7 @@
 from typing import Dict, List, Optional
 
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from torch import nn
 
@@ -25,13 +26,15 @@ class LossPhaseLRHook(Hook):
     by ``model.phase_lr_mult(iter)`` before the step and puts the scheduled value back
     afterwards, before the parameter schedulers (priority ``NORMAL`` runs before their
     ``LOW``) see it. The logged learning rate is the scheduled one. Phases change every
-    iteration, so gradient accumulation (``accumulative_counts > 1``) is refused.
+    iteration, so gradient accumulation (``accumulative_counts > 1``) is refused. On a
+    model without phases the hook does nothing.
     """
 
     priority = 'NORMAL'
 
     def __init__(self) -> None:
         self._saved: Optional[List[Dict[int, float]]] = None
+        self._active = True
 
     @staticmethod
     def _model(runner) -> nn.Module:
@@ -42,9 +45,11 @@ class LossPhaseLRHook(Hook):
     def before_train(self, runner) -> None:
         """Check the model has loss phases and the optimizer steps every iteration."""
         model = self._model(runner)
-        if not getattr(model, 'loss_phases', None):
-            raise ValueError('LossPhaseLRHook needs a model with loss_phases (ReIDModel('
-                             'loss_phases=[...])); remove the hook or set the phases')
+        self._active = bool(getattr(model, 'loss_phases', None))
+        if not self._active:  # e.g. MGN's 'joint' fallback, model.loss_phases=None
+            print_log('LossPhaseLRHook: the model has no loss_phases; every step uses the '
+                      'scheduled learning rate', logger='current')
+            return
         wrappers = getattr(runner.optim_wrapper, 'optim_wrappers', None)
         for wrapper in (wrappers.values() if isinstance(wrappers, dict)
                         else [runner.optim_wrapper]):
@@ -55,8 +60,10 @@ class LossPhaseLRHook(Hook):
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
         """Multiply every group's learning rate by the phase's ``lr_mult``."""
-        mult = self._model(runner).phase_lr_mult(runner.iter)
         self._saved = None
+        if not self._active:
+            return
+        mult = self._model(runner).phase_lr_mult(runner.iter)
         if mult == 1.0:
             return
         self._saved = []
