@@ -22,6 +22,8 @@ METHOD_STEPS = ('LoadPartLabel', 'LoadPifPafLabel')
 REPLACEMENTS = {'VPMRandomCrop': 'PadRandomCrop'}
 # backbone keys a method may set (which stages it reads)
 BACKBONE_KEYS = ('out_indices', )
+# backbone adapters that wrap the tier backbone (its config is their `backbone`)
+BACKBONE_WRAPPERS = ('MultiBranchBackbone', )
 
 
 def _rel(path: str) -> str:
@@ -54,6 +56,13 @@ def _strip_method_steps(pipeline: List[dict]) -> List[dict]:
     return out
 
 
+def _tier_backbone(backbone: dict) -> dict:
+    """The tier backbone inside a config's backbone (unwrapping adapters such as MGN's)."""
+    if str(backbone['type']).split('.')[-1] in BACKBONE_WRAPPERS:
+        return backbone['backbone']
+    return backbone
+
+
 def test_the_tier_has_both_datasets_for_bot_and_bpbreid():
     names = {_rel(p) for p in TIER}
     for dataset in DATASETS:
@@ -61,11 +70,20 @@ def test_the_tier_has_both_datasets_for_bot_and_bpbreid():
         assert f'bpbreid/bpbreid_mobilenetv2os8_1xb64_{dataset}_cpu.py' in names
 
 
+def test_the_tier_has_part_awareness_learning_with_and_without_ps():
+    names = {_rel(p) for p in TIER}
+    for dataset in DATASETS:
+        for model in ('globalpool', 'pcb', 'mgn'):
+            for variant in (model, f'{model}_ps'):
+                assert f'pal/{variant}_mobilenetv2os8_1xb64_{dataset}_cpu.py' in names
+
+
 @pytest.mark.parametrize('path', TIER, ids=_rel)
 def test_tier_config_differs_from_bot_only_by_the_method(path):
     cfg = Config.fromfile(path)
     bot = _baseline(_dataset_of(path))
-    backbone = {k: v for k, v in cfg.model.backbone.items() if k not in BACKBONE_KEYS}
+    backbone = {k: v for k, v in _tier_backbone(cfg.model.backbone).items()
+                if k not in BACKBONE_KEYS}
     assert backbone == {k: v for k, v in bot.model.backbone.items() if k not in BACKBONE_KEYS}
     assert backbone['output_stride'] == 8 and backbone['widen_factor'] == 1.0
     assert backbone['pretrained'].endswith('mobilenetv2_imagenet_torchvision_keys.pt')
