@@ -30,6 +30,25 @@ def gather_labels(data_samples: Sequence[ReIDDataSample], num_classes: int,
     return labels
 
 
+def fill_predictions(data_samples: Optional[List[ReIDDataSample]], embeddings: Tensor,
+                     visibility: Tensor, names: Sequence[str],
+                     owner: str) -> List[ReIDDataSample]:
+    """Set ``embeddings [N, P, D]``, ``visibility [N, P]`` and the names on N samples.
+
+    New samples are made when ``data_samples`` is None; a count that differs from N stops
+    with ``owner`` (the head) named.
+    """
+    if data_samples is None:
+        data_samples = [ReIDDataSample() for _ in range(embeddings.shape[0])]
+    if len(data_samples) != embeddings.shape[0]:
+        raise ValueError(f'{owner}.predict: {len(data_samples)} data samples for a batch of '
+                         f'{embeddings.shape[0]} images')
+    names = tuple(names)
+    for sample, emb, vis in zip(data_samples, embeddings, visibility):
+        sample.set_prediction(emb, vis, names)
+    return list(data_samples)
+
+
 @MODELS.register_module()
 class BNNeckHead(BaseModule):
     """Global pooling -> BNNeck -> identity classifier, with BoT's losses.
@@ -134,11 +153,6 @@ class BNNeckHead(BaseModule):
                 data_samples: Optional[List[ReIDDataSample]] = None) -> List[ReIDDataSample]:
         """Set one embedding ``[1, C]`` named 'global', with visibility 1, per image."""
         feat, bn_feat = self.pre_logits(feats)
-        emb = bn_feat if self.test_feature == 'after_bn' else feat  # [N, C]
-        if data_samples is None:
-            data_samples = [ReIDDataSample() for _ in range(emb.shape[0])]
-        if len(data_samples) != emb.shape[0]:
-            raise ValueError(f'{len(data_samples)} data samples for {emb.shape[0]} images')
-        for sample, row in zip(data_samples, emb):
-            sample.set_prediction(row[None].detach(), row.new_ones(1), ('global', ))
-        return data_samples
+        emb = (bn_feat if self.test_feature == 'after_bn' else feat).detach()  # [N, C]
+        return fill_predictions(data_samples, emb[:, None], emb.new_ones(emb.shape[0], 1),
+                                ('global', ), type(self).__name__)

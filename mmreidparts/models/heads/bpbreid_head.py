@@ -26,9 +26,15 @@ from mmreidparts.registry import MODELS
 from mmreidparts.structures import ReIDDataSample, get_part_scheme
 
 from ..utils.embedding import BNNeck, dim_reduction
-from ..utils.part_maps import LABEL_RESIZES, VISIBILITY_MODES, part_visibility, resize_part_labels
+from ..utils.part_maps import (
+    LABEL_RESIZES,
+    VISIBILITY_MODES,
+    part_visibility,
+    resize_part_labels,
+    stack_part_labels,
+)
 from ..utils.pooling import masked_average_pool, pool_by_masks, weighted_average_pool
-from .bnneck_head import gather_labels
+from .bnneck_head import fill_predictions, gather_labels
 
 EMBEDDING_KEYS = ('global', 'foreground', 'concat', 'parts')
 GILT_WEIGHTS = {
@@ -250,16 +256,9 @@ class BPBreIDHead(BaseModule):
     def part_targets(self, data_samples: Sequence[ReIDDataSample], size: Tuple[int, int],
                      device: torch.device) -> Tensor:
         """Stack the samples' ``gt_part_map`` and bring them to the feature size ``[N, h, w]``."""
-        maps = []
-        for i, sample in enumerate(data_samples):
-            if 'gt_part_map' not in sample:
-                raise KeyError(f'BPBreIDHead: data sample {i} '
-                               f'({sample.metainfo.get("img_path", "no img_path")}) has no '
-                               'gt_part_map; the body part attention loss needs part labels '
-                               '(load them in the training pipeline, or set the pa_loss '
-                               'loss_weight to 0)')
-            maps.append(sample.gt_part_map.data.reshape(-1, *sample.gt_part_map.shape[-2:]))
-        labels = torch.stack([m[0] for m in maps]).to(device).long()  # [N, H, W]
+        labels = stack_part_labels(
+            data_samples, device, 'BPBreIDHead', 'the body part attention loss needs part '
+            'labels (load them in the training pipeline, or set the pa_loss loss_weight to 0)')
         # min/max of the labelled pixels (ignored ones read as 0) without a gather
         low, high = (int(v) for v in torch.aminmax(
             labels.masked_fill(labels == self.ignore_index, 0)))
@@ -319,12 +318,5 @@ class BPBreIDHead(BaseModule):
             embeddings = F.normalize(embeddings, dim=2)
         ones = embeddings.new_ones(embeddings.shape[0], 1)
         visibility = torch.cat([ones, out['visibility'].to(embeddings.dtype)], dim=1)  # [N, 1+K]
-        if data_samples is None:
-            data_samples = [ReIDDataSample() for _ in range(embeddings.shape[0])]
-        if len(data_samples) != embeddings.shape[0]:
-            raise ValueError(f'BPBreIDHead.predict: {len(data_samples)} data samples for a '
-                             f'batch of {embeddings.shape[0]} images')
-        names = self.embedding_names
-        for sample, emb, vis in zip(data_samples, embeddings, visibility):
-            sample.set_prediction(emb, vis, names)
-        return list(data_samples)
+        return fill_predictions(data_samples, embeddings, visibility, self.embedding_names,
+                                type(self).__name__)

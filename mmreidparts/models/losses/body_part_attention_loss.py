@@ -4,6 +4,8 @@ from torch import Tensor, nn
 
 from mmreidparts.registry import MODELS
 
+from .utils import check_pixel_logits
+
 
 def body_part_attention_loss(logits: Tensor,
                              target: Tensor,
@@ -16,13 +18,7 @@ def body_part_attention_loss(logits: Tensor,
     and the mean is taken over the others; with no valid pixel the loss is a zero that
     keeps the graph.
     """
-    if logits.dim() != 4:
-        raise ValueError(f'body_part_attention_loss expects logits [N, K+1, H, W], got '
-                         f'{tuple(logits.shape)}')
-    if target.shape != (logits.shape[0], ) + logits.shape[2:]:
-        raise ValueError(f'body part labels {tuple(target.shape)} do not match the logits '
-                         f'{tuple(logits.shape)}: expected [N, H, W] = '
-                         f'{(logits.shape[0], ) + tuple(logits.shape[2:])}')
+    check_pixel_logits(logits, target, 'body part labels')
     if not 0.0 <= label_smoothing < 1.0:
         raise ValueError(f'label_smoothing must be in [0, 1), got {label_smoothing}')
     target = target.long()

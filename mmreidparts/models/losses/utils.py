@@ -52,3 +52,16 @@ def weight_reduce_loss(loss: Tensor,
     if reduction == 'sum':
         raise ValueError('avg_factor can only be used with reduction="mean"')
     return loss
+
+
+def check_pixel_logits(logits: Tensor, target: Tensor, what: str) -> None:
+    """Raise a ValueError unless ``logits`` is ``[N, M, H, W]`` and ``target`` ``[N, H, W]``.
+
+    ``what`` names the labels in the message (e.g. 'body part labels').
+    """
+    if logits.dim() != 4:
+        raise ValueError(f'{what}: expected logits [N, M, H, W], got {tuple(logits.shape)}')
+    if target.shape != (logits.shape[0], ) + logits.shape[2:]:
+        raise ValueError(f'{what} {tuple(target.shape)} do not match the logits '
+                         f'{tuple(logits.shape)}: expected [N, H, W] = '
+                         f'{(logits.shape[0], ) + tuple(logits.shape[2:])}')

@@ -1,5 +1,5 @@
 """Part probability maps: binary visibility and bringing label maps to the feature size."""
-from typing import Tuple
+from typing import Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -65,3 +65,21 @@ def resize_part_labels(labels: Tensor,
         soft = F.adaptive_avg_pool2d(onehot, size)
     out = soft.argmax(dim=1)  # [N, h, w]
     return torch.where(out == num_classes, torch.full_like(out, ignore_index), out)
+
+
+def stack_part_labels(data_samples: Sequence, device: torch.device, owner: str,
+                      hint: str) -> Tensor:
+    """Stack the ``gt_part_map`` of data samples into ``[N, H, W]`` long labels on ``device``.
+
+    A sample without one stops with a KeyError naming ``owner``, the sample's image and
+    ``hint`` (how to provide the labels).
+    """
+    maps = []
+    for i, sample in enumerate(data_samples):
+        if 'gt_part_map' not in sample:
+            raise KeyError(f'{owner}: data sample {i} '
+                           f'({sample.metainfo.get("img_path", "no img_path")}) has no '
+                           f'gt_part_map; {hint}')
+        label = sample.gt_part_map.data
+        maps.append(label.reshape(-1, *label.shape[-2:])[0])
+    return torch.stack(maps).to(device).long()  # [N, H, W]
