@@ -37,6 +37,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 import torch
 from torch import Tensor
 
+from mmreidparts.models.utils.checkpoint import extract_state_dict
 from mmreidparts.models.utils.torchvision_converter import few_keys
 from mmreidparts.utils import read_checkpoint
 
@@ -55,22 +56,11 @@ MGN_RELEASE_OPTIONS = dict(global_embedding='em_fc', global_classifier='separate
 
 def model_state(ckpt: Any, source: str) -> 'OrderedDict[str, Tensor]':
     """The model weights of a release file: EANet's ``state_dicts.model`` or a bare dict."""
-    if not isinstance(ckpt, Mapping):
-        raise TypeError(f'{source}: expected a dict checkpoint, got {type(ckpt).__name__}')
-    state = ckpt
-    nested = ckpt.get('state_dicts')
-    if isinstance(nested, Mapping):
-        state = nested.get('model')
-        if not isinstance(state, Mapping):
+    if isinstance(ckpt, Mapping) and isinstance(ckpt.get('state_dicts'), Mapping):
+        ckpt = ckpt['state_dicts']
+        if not isinstance(ckpt.get('model'), Mapping):
             raise KeyError(f'{source}: "state_dicts" has no "model" weights')
-    elif isinstance(ckpt.get('state_dict'), Mapping):
-        state = ckpt['state_dict']
-    out: 'OrderedDict[str, Tensor]' = OrderedDict()
-    for key, value in state.items():
-        if not isinstance(value, Tensor):
-            raise TypeError(f'{source}: entry {key} is not a tensor; is this a weight file?')
-        out[key[len('module.'):] if key.startswith('module.') else key] = value
-    return out
+    return extract_state_dict(ckpt, source, prefix='')
 
 
 def _parts(state: Mapping[str, Tensor]) -> List[int]:

@@ -4,24 +4,11 @@
 # `ps_head` is the training-only part segmentation head (type c: 3x3 deconv stride 2 to 256
 # channels, BN, ReLU, 1x1 conv to the 8 pal7 classes; class-balanced CE, lambda = 1) that
 # the "+PS" configs add as `model.aux_heads.ps_head`.
+_base_ = ['./bot_r50.py']  # its data preprocessor and ResNet-50 (last stride 1)
+
 model = dict(
-    type='ReIDModel',
-    data_preprocessor=dict(
-        type='ReIDDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        to_rgb=True),
-    backbone=dict(
-        type='ResNetReID',
-        depth=50,
-        last_stride=1,
-        out_indices=(3, ),
-        init_cfg=dict(
-            type='Pretrained',
-            checkpoint='https://download.openmmlab.com/mmclassification/v0/resnet/'
-            'resnet50_8xb32_in1k_20210831-ea4938fc.pth',
-            prefix='backbone.')),
     head=dict(
+        _delete_=True,
         type='GlobalPoolHead',
         in_channels=2048,
         num_classes=751,

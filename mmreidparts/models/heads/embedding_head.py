@@ -1,11 +1,14 @@
 """Base of the heads whose test output is a few pooled embeddings, all visible (GP, PCB, MGN)."""
 from typing import List, Optional, Sequence, Tuple, Union
 
+import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmreidparts.structures import ReIDDataSample
+
+from .bnneck_head import fill_predictions
 
 Feats = Union[Tensor, Sequence[Tensor]]
 
@@ -60,12 +63,12 @@ class EmbeddingHead(BaseModule):
         embeddings = self.test_embeddings(feats).detach()  # [N, P, D]
         if normalize:
             embeddings = self.normalize_embeddings(embeddings)
-        if data_samples is None:
-            data_samples = [ReIDDataSample() for _ in range(embeddings.shape[0])]
-        if len(data_samples) != embeddings.shape[0]:
-            raise ValueError(f'{type(self).__name__}.predict: {len(data_samples)} data samples '
-                             f'for a batch of {embeddings.shape[0]} images')
-        names = self.embedding_names
-        for sample, emb in zip(data_samples, embeddings):
-            sample.set_prediction(emb, emb.new_ones(emb.shape[0]), names)
-        return list(data_samples)
+        return fill_predictions(data_samples, embeddings, embeddings.new_ones(
+            embeddings.shape[:2]), self.embedding_names, type(self).__name__)
+
+    @staticmethod
+    def accuracy(logits: Sequence[Tensor], labels: Tensor) -> Tensor:
+        """Top-1 accuracy (percent) of the summed class probabilities of several classifiers."""
+        with torch.no_grad():
+            probs = torch.stack([lg.float().softmax(dim=1) for lg in logits]).sum(dim=0)
+            return (probs.argmax(dim=1) == labels).float().mean() * 100

@@ -1,7 +1,6 @@
 """GlobalPool head (part awareness learning, Fig. 4): global max pooling, Em512, classifier."""
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-import torch
 from torch import Tensor
 
 from mmreidparts.registry import MODELS
@@ -65,10 +64,8 @@ class GlobalPoolHead(EmbeddingHead):
         """'loss_ce' and 'acc_top1' (percent)."""
         out = self(feats)
         labels = gather_labels(data_samples, self.num_classes, out['logits'].device)
-        losses = dict(loss_ce=self.loss_cls(out['logits'], labels))
-        with torch.no_grad():
-            losses['acc_top1'] = (out['logits'].argmax(dim=1) == labels).float().mean() * 100
-        return losses
+        return dict(loss_ce=self.loss_cls(out['logits'], labels),
+                    acc_top1=self.accuracy([out['logits']], labels))
 
     @property
     def embedding_names(self) -> Tuple[str, ...]:

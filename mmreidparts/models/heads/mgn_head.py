@@ -184,9 +184,7 @@ class MGNHead(EmbeddingHead):
             loss_ce=torch.stack([self.loss_cls(lg, labels) for lg in out['logits']]).mean(),
             loss_tri=torch.stack([self.loss_triplet(out['globals'][:, b], labels)
                                   for b in range(out['globals'].shape[1])]).mean())
-        with torch.no_grad():
-            summed = torch.stack([lg.float().softmax(dim=1) for lg in out['logits']]).sum(0)
-            losses['acc_top1'] = (summed.argmax(dim=1) == labels).float().mean() * 100
+        losses['acc_top1'] = self.accuracy(out['logits'], labels)
         return losses
 
     @property

@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from mmreidparts.registry import MODELS
 from mmreidparts.structures import ReIDDataSample
 
-from ..utils.part_maps import resize_part_labels
+from ..utils.part_maps import resize_part_labels, stack_part_labels
 
 HEAD_TYPES = ('a', 'b', 'c', 'd')
 Feats = Union[Tensor, Sequence[Tensor]]
@@ -135,17 +135,9 @@ class PartSegHead(BaseModule):
         A label outside ``0..num_classes-1`` (other than the ignore index) stops with the
         image it belongs to.
         """
-        maps = []
-        for i, sample in enumerate(data_samples):
-            if 'gt_part_map' not in sample:
-                raise KeyError(f'PartSegHead: data sample {i} ('
-                               f'{sample.metainfo.get("img_path", "no img_path")}) has no '
-                               'gt_part_map; the part segmentation loss needs part labels '
-                               '(LoadPartLabel in the training pipeline and part_labels in '
-                               'the dataset)')
-            label = sample.gt_part_map.data
-            maps.append(label.reshape(-1, *label.shape[-2:])[0])
-        labels = torch.stack(maps).to(device).long()  # [N, H, W]
+        labels = stack_part_labels(
+            data_samples, device, 'PartSegHead', 'the part segmentation loss needs part '
+            'labels (LoadPartLabel in the training pipeline and part_labels in the dataset)')
         labelled = labels.masked_fill(labels == self.ignore_index, 0)
         bad = (labelled < 0) | (labelled >= self.num_classes)  # [N, H, W]
         if bool(bad.any()):

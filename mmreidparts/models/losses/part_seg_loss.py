@@ -12,6 +12,8 @@ from torch import Tensor, nn
 
 from mmreidparts.registry import MODELS
 
+from .utils import check_pixel_logits
+
 
 def class_balanced_cross_entropy(logits: Tensor,
                                  target: Tensor,
@@ -29,13 +31,7 @@ def class_balanced_cross_entropy(logits: Tensor,
     Returns:
         A scalar; with no labelled pixel, a zero that keeps the graph.
     """
-    if logits.dim() != 4:
-        raise ValueError(f'part segmentation logits must be [N, M, H, W], got '
-                         f'{tuple(logits.shape)}')
-    if target.shape != (logits.shape[0], ) + logits.shape[2:]:
-        raise ValueError(f'part segmentation labels {tuple(target.shape)} do not match the '
-                         f'logits {tuple(logits.shape)}: expected [N, H, W] = '
-                         f'{(logits.shape[0], ) + tuple(logits.shape[2:])}')
+    check_pixel_logits(logits, target, 'part segmentation labels')
     num_classes = logits.shape[1]
     target = target.long()
     valid = target != ignore_index  # [N, H, W]
