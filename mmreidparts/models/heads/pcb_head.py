@@ -90,7 +90,7 @@ class PCBHead(EmbeddingHead):
 
     def loss(self, feats: Feats,
              data_samples: Sequence[ReIDDataSample]) -> Dict[str, Tensor]:
-        """'loss_ce' (sum over the stripes) and 'acc_top1' (of the summed logits, percent)."""
+        """'loss_ce' (sum over the stripes) and 'acc_top1' (summed probabilities, percent)."""
         out = self(feats)
         labels = gather_labels(data_samples, self.num_classes, out['embeddings'].device)
         return dict(loss_ce=sum(self.loss_cls(lg, labels) for lg in out['logits']),
