@@ -119,3 +119,25 @@ def test_bad_arguments():
         VPMRandomCrop(ratio_range=(0.0, 1.0))
     with pytest.raises(ValueError, match='crop ratio'):
         side_crop_box(10, 10, 1.5, 'top')
+
+
+def test_partial_query_crop_cuts_queries_only():
+    from mmreidparts.datasets.transforms import PartialQueryCrop
+    img = np.arange(40 * 10 * 3, dtype=np.uint8).reshape(40, 10, 3)
+    seg = np.repeat(np.arange(40, dtype=np.uint8)[:, None], 10, axis=1)
+    t = PartialQueryCrop(ratio=0.75, side='bottom')
+    out = t(dict(img=img.copy(), gt_seg_map=seg.copy(), is_query=True))
+    np.testing.assert_array_equal(out['img'], img[10:])
+    assert out['img_shape'] == (30, 10)
+    assert out['gt_seg_map'][0, 0] == 10
+    assert out['partial_crop'] == dict(side='bottom', ratio=0.75, box=(0, 10, 10, 40))
+    gallery = t(dict(img=img.copy(), is_query=False))
+    np.testing.assert_array_equal(gallery['img'], img)
+    assert gallery['partial_crop'] is None
+    out = PartialQueryCrop(ratio=0.5, side='left', queries_only=False)(dict(img=img.copy()))
+    assert out['img'].shape == (40, 5, 3)
+    for ratio in (0.0, 1.2, -0.5):
+        with pytest.raises(ValueError, match=r'ratio must be in \(0, 1\]'):
+            PartialQueryCrop(ratio=ratio)
+    with pytest.raises(ValueError, match='side'):
+        PartialQueryCrop(side='bilateral')
