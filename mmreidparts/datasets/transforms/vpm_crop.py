@@ -35,6 +35,51 @@ from mmreidparts.structures.region_grid import (
 )
 
 
+def move_region_fields(results: dict,
+                       scale: Optional[Tuple[float, float]] = None,
+                       shift: Optional[Tuple[float, float]] = None,
+                       flip: bool = False) -> dict:
+    """Move ``region_boxes`` with a geometric transform; recompute ``region_visibility``.
+
+    Called by every geometric transform after it has moved the image, in this order:
+    ``scale = (sx, sy)`` multiplies the coordinates, ``shift = (dx, dy)`` is added (then the
+    boxes are clipped to the new image), ``flip`` mirrors them horizontally and, for grids
+    with ``n > 1`` columns (``region_grid``), renumbers the regions so that the ids stay
+    positional (column ``c`` becomes ``n - 1 - c``; ``region_visibility`` follows). The
+    visibility is then recomputed on the stride-``region_label_stride`` grid of the new
+    image, so a region pushed out of the image by a later pad-crop is no longer visible.
+    Records without ``region_boxes`` are left as they are.
+    """
+    boxes = results.get('region_boxes')
+    if boxes is None:
+        return results
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4).copy()  # [p, 4]
+    h, w = results['img'].shape[:2]
+    if scale is not None:
+        sx, sy = scale
+        boxes *= np.array([sx, sy, sx, sy])
+    if shift is not None:
+        dx, dy = shift
+        boxes += np.array([dx, dy, dx, dy])
+        boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, w)
+        boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, h)
+    if flip:
+        boxes[:, [0, 2]] = w - boxes[:, [2, 0]]
+        grid = results.get('region_grid')
+        if grid is not None and grid[1] > 1:
+            order = flip_region_order(grid)
+            boxes = boxes[order]
+            if results.get('region_visibility') is not None:
+                results['region_visibility'] = np.asarray(results['region_visibility'])[order]
+    results['region_boxes'] = boxes.astype(np.float32)
+    stride = results.get('region_label_stride')
+    if stride is not None:
+        _, visible = project_region_labels(boxes, stride, math.ceil(h / stride),
+                                           math.ceil(w / stride))
+        results['region_visibility'] = visible.astype(np.float32)
+    return results
+
+
 @TRANSFORMS.register_module()
 class VPMRandomCrop(BaseTransform):
     """VPM's random crop with region labels (vpm.md, section 2.2).
@@ -55,7 +100,10 @@ class VPMRandomCrop(BaseTransform):
       with ``label_stride=1`` exactly the ids present in ``gt_region_map``).
     - ``region_boxes`` (p x 4 float32, x1 y1 x2 y2 in output pixels; empty when cut off),
       for heads that project the regions on their own grid with
-      :func:`project_region_labels`.
+      :func:`project_region_labels` (``VPMHead`` does).
+    - ``region_grid`` ``(m, n)`` and ``region_label_stride``: what the later geometric
+      transforms need to move the boxes and recompute ``region_visibility``
+      (:func:`move_region_fields`).
     - ``vpm_crop``: dict(side, ratio, box) of the crop in input pixels.
 
     ``gt_seg_map`` (nearest) and ``gt_part_fields`` (bilinear) are cropped and resized with
@@ -135,6 +183,8 @@ class VPMRandomCrop(BaseTransform):
         results['gt_region_map'] = region_map.astype(np.uint8)
         results['region_visibility'] = visible.astype(np.float32)
         results['region_boxes'] = boxes.astype(np.float32)
+        results['region_grid'] = self.grid
+        results['region_label_stride'] = self.label_stride
         results['vpm_crop'] = dict(side=side, ratio=ratio, box=box)
         results['img_shape'] = (h, w)
         return results
@@ -210,5 +260,5 @@ class PartialQueryCrop(BaseTransform):
 __all__ = [
     'VPMRandomCrop', 'PartialQueryCrop', 'CROP_SIDES', 'CROP_MODES', 'RANDOM_SIDES',
     'round_half_up', 'side_crop_box', 'region_boxes_after_crop', 'project_region_labels',
-    'check_crop_ratio', 'flip_region_order'
+    'check_crop_ratio', 'flip_region_order', 'move_region_fields'
 ]
