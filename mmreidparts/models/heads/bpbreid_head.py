@@ -114,6 +114,8 @@ class BPBreIDHead(BaseModule):
             in the release when built.
     """
 
+    visibility_type = 'binary'  # parts visible or not
+
     def __init__(self,
                  in_channels: int,
                  num_classes: int,

@@ -133,8 +133,6 @@ class VPMHead(BaseModule):
         init_cfg: mmengine initialisation config.
     """
 
-    visibility_type = 'soft'
-
     def __init__(self,
                  in_channels: int,
                  num_classes: int,
@@ -185,6 +183,11 @@ class VPMHead(BaseModule):
         self.loss_region = _build_loss(loss_region)
         self.loss_id = _build_loss(loss_id)
         self.loss_triplet = _build_loss(loss_triplet)
+
+    @property
+    def visibility_type(self) -> str:
+        """'soft' (predicted scores) or, with ``test_visibility='uniform'``, 'ones'."""
+        return 'soft' if self.test_visibility == 'soft' else 'ones'
 
     @property
     def embedding_names(self) -> Tuple[str, ...]:
