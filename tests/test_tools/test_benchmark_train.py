@@ -134,3 +134,16 @@ def test_tool_rejects_bad_arguments(tiny_bpbreid_cfg):
     proc = run_tool(['tools/analysis_tools/benchmark_train.py', 'no_such_config.py'],
                     check=False)
     assert proc.returncode != 0 and 'config file not found' in proc.stderr
+
+
+def test_make_batch_gives_region_boxes_of_top_crops(tool):
+    batch = tool.make_batch(4, (48, 16), num_classes=4, num_instances=2, seed=1,
+                            region_grid=(6, 1))
+    for sample in batch['data_samples']:
+        boxes = sample.region_boxes  # [6, 4] in input pixels
+        assert boxes.shape == (6, 4)
+        assert float(boxes[0, 1]) == 0  # the top stripe is always kept
+        assert torch.all(boxes[:, 3] <= 48) and torch.all(boxes[:, 2] == 16)
+        assert float(boxes[-1, 3]) == 48  # the kept part is stretched to the full height
+    assert 'region_boxes' not in tool.make_batch(4, (48, 16), 4, num_instances=2)[
+        'data_samples'][0]
