@@ -103,7 +103,7 @@ class StageSwitchHook(Hook):
         if loader_stage != self._loader_stage:
             self._swap_loader(runner, loader_stage)
         self._stage = index
-        print_log(f'StageSwitchHook: epoch {runner.epoch}: stage {index + 1} of '
+        print_log(f'StageSwitchHook: epoch {runner.epoch}: stage {index + 2} of '
                   f'{len(self.stages) + 1}, head {values}', logger='current')
 
     def _swap_loader(self, runner, loader_stage: int) -> None:
