@@ -9,6 +9,7 @@ import pytest
 import torch
 import yaml
 from mmengine.config import Config
+from test_configs_build import _epoch_lrs
 
 from mmreidparts.registry import MODELS
 from mmreidparts.utils import register_all_modules, strip_pretrained
@@ -43,27 +44,12 @@ def _crop(cfg: Config) -> dict:
     return steps[0]
 
 
-def _epoch_lrs(cfg: Config):
-    from mmengine.optim import build_optim_wrapper
-    from mmengine.registry import PARAM_SCHEDULERS
-    wrapper = build_optim_wrapper(torch.nn.Linear(1, 1), copy.deepcopy(cfg.optim_wrapper))
-    schedulers = [PARAM_SCHEDULERS.build(dict(s, optimizer=wrapper))
-                  for s in copy.deepcopy(cfg.param_scheduler)]
-    lrs = []
-    for _ in range(cfg.train_cfg.max_epochs):
-        lrs.append(wrapper.optimizer.param_groups[0]['lr'])
-        wrapper.optimizer.step()
-        for s in schedulers:
-            s.step()
-    return lrs
-
-
 def test_two_stages_with_the_lr_restart():
     cfg = _load(MAIN)
     assert cfg.optim_wrapper.optimizer.type == 'SGD'
     assert cfg.optim_wrapper.optimizer.momentum == 0.9
     assert cfg.optim_wrapper.optimizer.weight_decay == 5e-4
-    lrs = _epoch_lrs(cfg)
+    lrs = _epoch_lrs(cfg, cfg.train_cfg.max_epochs)
     assert len(lrs) == 130
     expected = {0: 0.1, 29: 0.1, 30: 0.01, 49: 0.01, 50: 0.1, 79: 0.1, 80: 0.01, 129: 0.01}
     for epoch, lr in expected.items():

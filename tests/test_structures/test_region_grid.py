@@ -67,3 +67,20 @@ def test_bad_grids():
         with pytest.raises(ValueError, match='grid'):
             check_grid(bad)
     assert check_grid([3, 2]) == (3, 2)
+
+
+def test_top_crop_shows_regions_up_to_ceil_6_gamma():
+    # 6 x 1 on a 384-row input, stride 16: the highest visible stripe is ceil(6 gamma) - 1,
+    # label 0 always shows and the labels never decrease down the rows (invariant 2);
+    # gammas chosen away from the rounding borders
+    for gamma in (0.55, 0.62, 0.7, 0.78, 0.9, 0.95, 1.0):
+        box = side_crop_box(384, 128, gamma, 'top')
+        labels, visible = project_region_labels(
+            region_boxes_after_crop((6, 1), (384, 128), box, (384, 128)), 16, 24, 8)
+        rows = labels[:, 0]
+        assert rows[0] == 0 and (np.diff(rows) >= 0).all()
+        assert rows.max() == int(np.ceil(6 * gamma)) - 1, gamma
+        bottom = side_crop_box(384, 128, gamma, 'bottom')
+        labels, _ = project_region_labels(
+            region_boxes_after_crop((6, 1), (384, 128), bottom, (384, 128)), 16, 24, 8)
+        assert labels[-1, 0] == 5 and labels[0, 0] == 6 - int(np.ceil(6 * gamma))

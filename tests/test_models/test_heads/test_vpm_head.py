@@ -188,6 +188,10 @@ def test_predictions_give_eq4_through_the_evaluator():
     assert torch.allclose(dist.float(), naive, atol=1e-4)
     assert torch.allclose(dist, dist.t()) and torch.allclose(dist.diagonal(),
                                                              torch.zeros(4).double())
+    # scaling one image's scores by a positive constant leaves D unchanged
+    scaled = vis.clone()
+    scaled[2] *= 0.37
+    assert torch.allclose(part_distance(emb, scaled, emb, vis), part_distance(emb, vis, emb, vis))
     # C_j^k = 0: changing f_j^l leaves D^kl unchanged
     vis0 = vis.clone()
     vis0[0, 2] = 0
