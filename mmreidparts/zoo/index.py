@@ -340,9 +340,9 @@ def collection_problems(path: str, root: str = REPO_ROOT) -> List[str]:
 def index_problems(index_path: str = MODEL_INDEX) -> List[str]:
     """Everything wrong with a model index: imports, collections, entries, config coverage.
 
-    Besides the entries themselves, every ``configs/<method>/metafile.yml`` must be imported
-    and every config of a method folder (``configs/<method>/*.py``) must be listed in its
-    folder's metafile.
+    Besides the entries themselves, every folder of configs (``configs/<method>/*.py``, not
+    ``_base_``) must have a ``metafile.yml``, every metafile must be imported, and every
+    config of a method folder must be listed in its folder's metafile.
     """
     root = osp.dirname(osp.abspath(index_path))
     problems: List[str] = []
@@ -350,10 +350,16 @@ def index_problems(index_path: str = MODEL_INDEX) -> List[str]:
     for path in imports:
         if not osp.isfile(path):
             problems.append(f'{index_path}: imports {path}, which does not exist')
-    present = _scan_metafiles(osp.join(root, 'configs'))
-    for path in present:
+    config_root = osp.join(root, 'configs')
+    for path in _scan_metafiles(config_root):
         if osp.abspath(path) not in [osp.abspath(p) for p in imports]:
             problems.append(f'{index_path}: does not import {_relative(path, root)}')
+    for name in sorted(os.listdir(config_root)) if osp.isdir(config_root) else []:
+        folder = osp.join(config_root, name)
+        if (name != '_base_' and osp.isdir(folder) and not osp.isfile(
+                osp.join(folder, 'metafile.yml')) and any(
+                    n.endswith('.py') for n in os.listdir(folder))):
+            problems.append(f'{_relative(folder, root)}: configs without a metafile.yml')
     if problems:
         return problems
     index = load_index(index_path)

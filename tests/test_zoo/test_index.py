@@ -70,6 +70,11 @@ def test_an_unlisted_config_and_an_unimported_metafile_are_found(tmp_path):
         'configs/m/metafile.yml: does not list the config configs/m/m_r50_1xb64_dukemtmcreid.py']
     (tmp_path / 'model-index.yml').write_text('Import: []\n')
     assert index_problems(path) == [f'{path}: does not import configs/m/metafile.yml']
+    (tmp_path / 'configs' / 'new_method').mkdir()
+    (tmp_path / 'configs' / 'new_method' / 'new_r50_1xb64_market1501.py').write_text('')
+    (tmp_path / 'configs' / '_base_').mkdir()
+    (tmp_path / 'configs' / '_base_' / 'runtime.py').write_text('')
+    assert index_problems(path)[-1] == 'configs/new_method: configs without a metafile.yml'
 
 
 MEASURED = dict(PAPER, Source='measured', Dataset='Synthetic')
