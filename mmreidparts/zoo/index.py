@@ -408,10 +408,18 @@ def release_problems(release: Any, root: str = REPO_ROOT) -> List[str]:
     return [f'{release.get("Name")}: {p}' for p in problems]
 
 
+class _MetafileDumper(yaml.SafeDumper):
+    """Safe YAML dumper that writes repeated values in full (no ``&id``/``*id`` aliases)."""
+
+    def ignore_aliases(self, data) -> bool:
+        """Never emit an alias."""
+        return True
+
+
 def write_metafile(path: str, data: dict) -> None:
     """Write a metafile in the canonical layout (block style, keys in their given order)."""
-    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=99,
-                          default_flow_style=False)
+    text = yaml.dump(data, Dumper=_MetafileDumper, sort_keys=False, allow_unicode=True,
+                     width=99, default_flow_style=False)
     tmp = path + '.tmp'
     with open(tmp, 'w', encoding='utf-8') as f:
         f.write(text)
