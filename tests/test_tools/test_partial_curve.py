@@ -99,7 +99,7 @@ def test_curves_of_two_methods_and_the_visibility_report(trained, tiny_synthetic
     proc = run_tool([TOOL, '--model', TINY_VPM, trained['vpm'], '--label', 'VPM',
                      '--model', TINY_CFG, trained['bot'], '--label', 'BoT',
                      '--data-root', tiny_synthetic, '--ratios', '0.5', '0.75', '1.0',
-                     '--sides', 'top', 'bottom', '--batch-size', '1', '--visibility-report',
+                     '--sides', 'top', 'bottom', '--visibility-report',
                      '--out-dir', out_dir])
     assert 'BoT: no soft region visibility' in proc.stdout
     assert sorted(os.walk(tiny_synthetic)) == before  # no cut copies left behind
@@ -124,12 +124,11 @@ def test_curves_of_two_methods_and_the_visibility_report(trained, tiny_synthetic
         assert [r['true_ratio'] for r in rows] == pytest.approx([0.5, 0.75, 1.0])
         assert all(0 <= r['mae'] <= 1 and 0 < r['pred_ratio'] <= 1 for r in rows)
 
-    # the uncut row is what tools/test.py measures (one image per batch on both sides, so
-    # that the tiny model's nearly tied distances come out bit for bit the same)
+    # the uncut row is what tools/test.py measures (the same batches: the tiny model's
+    # nearly tied distances come out bit for bit the same)
     metrics = str(tmp_path / 'test.json')
     run_tool(['tools/test.py', TINY_VPM, trained['vpm'], '--work-dir', str(tmp_path / 'test'),
-              '--out', metrics, '--cfg-options', 'test_dataloader.batch_size=1'] +
-             data_root_options(tiny_synthetic))
+              '--out', metrics, '--cfg-options'] + data_root_options(tiny_synthetic))
     with open(metrics, encoding='utf-8') as f:
         test = json.load(f)
     holistic = vpm['curves']['top'][-1]
@@ -138,6 +137,17 @@ def test_curves_of_two_methods_and_the_visibility_report(trained, tiny_synthetic
     # a cut query keeps its region ratio: the cut images differ from the uncut ones
     assert not np.allclose([r['mAP'] for r in vpm['curves']['top']],
                            vpm['curves']['top'][-1]['mAP'])
+
+    # the model zoo's interface gives the same figures
+    from partial_curve import evaluate_partial
+    figures = evaluate_partial([(TINY_VPM, trained['vpm']), (TINY_CFG, trained['bot'])],
+                               [1.0, 0.5], 'bottom', cfg_options={
+                                   'test_dataloader.dataset.data_root': tiny_synthetic})
+    for model, got in zip((vpm, bot), figures):
+        assert sorted(got) == [0.5, 1.0]
+        for row in model['curves']['bottom'][::2]:  # ratios 0.5 and 1.0
+            assert got[row['ratio']] == pytest.approx(
+                {k: v for k, v in row.items() if k != 'ratio'}, abs=1e-6)
 
 
 @pytest.mark.slow

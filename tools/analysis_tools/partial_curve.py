@@ -6,14 +6,17 @@
         [--data-root ROOT] [--batch-size 64] [--device cpu] [--visibility-report] \
         [--cfg-options k=v ...]
 
-For every model (config + checkpoint pair) the test set of its config is embedded once:
-the gallery once, the holistic queries once, then the queries cut to each ratio γ of the
-body on each side (VPM's synthetic partial protocol: ``PartialQueryCrop``, the crop box
-of ``make_partial_queries.py``, inserted after the image loading of the model's own test
-pipeline; nothing is written to disk). The model's test evaluator ranks the cut queries
-against the holistic gallery. The tool prints one table, writes ``partial_curve.json``
-and plots rank-1 and mAP against γ (``partial_curve.png``, one line per model and side).
-It reads only the predictions (embeddings, visibility), so it works for every model.
+For every model (config + checkpoint pair) the test set of its config is embedded once,
+in the test loader's order and batches (ratio 1.0 gives ``tools/test.py``'s figures),
+then the queries cut to each ratio γ of the body on each side (VPM's synthetic partial
+protocol: ``PartialQueryCrop``, the crop box of ``make_partial_queries.py``, inserted
+after the image loading of the model's own test pipeline; nothing is written to disk).
+The model's test evaluator ranks the cut queries against the holistic gallery. The tool
+prints one table, writes ``partial_curve.json`` and plots rank-1 and mAP against γ
+(``partial_curve.png``, one line per model and side). It reads only the predictions
+(embeddings, visibility), so it works for every model. :func:`evaluate_partial` offers
+the same in the interface of ``partial_eval.py`` (the model zoo's comparison), without
+writing cut copies of the data.
 
 ``--visibility-report`` also compares, for models with soft region visibility (VPM), the
 visibility each region is predicted on a cut query (``C_i / max_j C_j``) with the fraction
@@ -65,7 +68,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='folder of partial_curve.json and partial_curve.png')
     parser.add_argument('--data-root', default=None,
                         help="root of the test set for every model (the configs' otherwise)")
-    parser.add_argument('--batch-size', type=int, default=64, help='images per batch')
+    parser.add_argument('--batch-size', type=int, default=None,
+                        help="images per batch (default: the config's test batch size)")
     parser.add_argument('--device', default=None, help='cpu or cuda (default: cuda if any)')
     parser.add_argument('--visibility-report', action='store_true',
                         help='compare predicted region visibility with the true kept fraction')
@@ -78,7 +82,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         parser.error(str(err))
     if len(args.label) > len(args.model):
         parser.error(f'{len(args.label)} --label for {len(args.model)} --model')
-    if args.batch_size < 1:
+    if args.batch_size is not None and args.batch_size < 1:
         parser.error('--batch-size must be >= 1')
     for config, checkpoint in args.model:
         for path, what in ((config, 'config'), (checkpoint, 'checkpoint')):
@@ -109,7 +113,7 @@ def cut_pipeline(steps: Sequence[dict], ratio: float, side: str) -> List[dict]:
 
 
 class TestSet:
-    """The records of a config's test set (queries and gallery) and its test pipeline."""
+    """The records of a config's test set (in the test loader's order) and its pipeline."""
 
     def __init__(self, cfg: Config) -> None:
         ds_cfg = copy.deepcopy(cfg.test_dataloader.dataset)
@@ -117,12 +121,12 @@ class TestSet:
                       if _type_name(t) != 'PartialQueryCrop']
         ds_cfg['pipeline'] = []
         self.dataset = DATASETS.build(ds_cfg)
-        records = [self.dataset.get_data_info(i) for i in range(len(self.dataset))]
-        self.queries = [r for r in records if r.get('is_query')]
-        self.gallery = [r for r in records if not r.get('is_query')]
-        if not self.queries or not self.gallery:
+        self.records = [self.dataset.get_data_info(i) for i in range(len(self.dataset))]
+        self.queries = [r for r in self.records if r.get('is_query')]
+        num_gallery = len(self.records) - len(self.queries)
+        if not self.queries or not num_gallery:
             raise ValueError(f'the test set of {cfg.filename} needs queries and gallery '
-                             f'images, got {len(self.queries)} and {len(self.gallery)}')
+                             f'images, got {len(self.queries)} and {num_gallery}')
 
 
 def embed(model: nn.Module, records: Sequence[dict], pipeline: Compose,
@@ -174,9 +178,17 @@ def load_model(config: str, checkpoint: str,
     return cfg, init_model(cfg, checkpoint, device=device)
 
 
-def evaluate_model(cfg: Config, model: nn.Module, args: argparse.Namespace) -> dict:
-    """Curves (and the visibility report) of one model."""
+def model_curves(cfg: Config, model: nn.Module, ratios: Sequence[float],
+                 sides: Sequence[str], batch_size: Optional[int] = None,
+                 visibility_report: bool = False) -> dict:
+    """Curves (and the visibility report) of one model.
+
+    The whole test set is embedded once in the test loader's order and batches (as
+    ``tools/test.py`` does, so ratio 1.0 gives its figures); its gallery serves every ratio,
+    and the cut queries of each ratio below 1 and side are embedded on their own.
+    """
     test_set = TestSet(cfg)
+    batch_size = batch_size or int(cfg.test_dataloader.get('batch_size', 64))
     evaluator = cfg.test_evaluator
     if isinstance(evaluator, (list, tuple)):
         evaluator = evaluator[0]
@@ -188,31 +200,57 @@ def evaluate_model(cfg: Config, model: nn.Module, args: argparse.Namespace) -> d
         metric.process({}, samples)
         return metric.results
 
-    gallery = results_of(embed(model, test_set.gallery, build_pipeline(test_set.steps),
-                               args.batch_size))
+    everything = embed(model, test_set.records, build_pipeline(test_set.steps), batch_size)
+    holistic_queries = [s for s in everything if s.metainfo.get('is_query')]
+    gallery = results_of([s for s in everything if not s.metainfo.get('is_query')])
+    holistic = metric.compute_metrics(results_of(holistic_queries) + gallery)
     grid = region_visibility_of(model)
-    curves: Dict[str, List[dict]] = {side: [] for side in args.sides}
-    visibility: Dict[str, List[dict]] = {side: [] for side in args.sides}
-    holistic = None
-    for side in args.sides:
-        for ratio in args.ratios:
-            if ratio == 1.0 and holistic is not None:
-                samples, metrics = holistic
+    curves: Dict[str, List[dict]] = {side: [] for side in sides}
+    visibility: Dict[str, List[dict]] = {side: [] for side in sides}
+    for side in sides:
+        for ratio in ratios:
+            if ratio == 1.0:
+                samples, metrics = holistic_queries, holistic
             else:
-                steps = test_set.steps if ratio == 1.0 else cut_pipeline(test_set.steps, ratio,
-                                                                         side)
-                samples = embed(model, test_set.queries, build_pipeline(steps),
-                                args.batch_size)
+                steps = cut_pipeline(test_set.steps, ratio, side)
+                samples = embed(model, test_set.queries, build_pipeline(steps), batch_size)
                 metrics = metric.compute_metrics(results_of(samples) + gallery)
-                if ratio == 1.0:
-                    holistic = (samples, metrics)
             curves[side].append(dict(ratio=ratio, **{k: float(v) for k, v in metrics.items()}))
-            if args.visibility_report and grid is not None:
+            if visibility_report and grid is not None:
                 visibility[side].append(dict(ratio=ratio,
                                              **visibility_stats(samples, grid, ratio, side)))
     return dict(num_queries=len(test_set.queries),
-                num_gallery=len(test_set.gallery), region_grid=list(grid) if grid else None,
-                curves=curves, visibility=visibility if grid is not None else None)
+                num_gallery=len(test_set.records) - len(test_set.queries),
+                region_grid=list(grid) if grid else None, curves=curves,
+                visibility=visibility if grid is not None else None)
+
+
+def evaluate_partial(models: Sequence[Tuple[str, str]],
+                     ratios: Sequence[float] = DEFAULT_RATIOS,
+                     side: str = 'top',
+                     *,
+                     cfg_options: Optional[dict] = None,
+                     work_dir: Optional[str] = None,
+                     device: str = 'cpu',
+                     batch_size: Optional[int] = None,
+                     seed: int = 0) -> List[Dict[float, Dict[str, float]]]:
+    """``{ratio: metrics}`` of every ``(config, checkpoint)`` pair, queries cut in memory.
+
+    The interface of ``tools/analysis_tools/partial_eval.py`` (which the model zoo's
+    comparison calls); nothing is written, so ``work_dir`` is unused, and the cuts of one
+    side are deterministic, so ``seed`` is too.
+    """
+    del work_dir, seed
+    register_all_modules()
+    ratios = [round(check_crop_ratio(r, 'crop ratios'), 4) for r in ratios]
+    args = argparse.Namespace(cfg_options=cfg_options, data_root=None, device=device)
+    out = []
+    for config, checkpoint in models:
+        cfg, model = load_model(config, checkpoint, args)
+        res = model_curves(cfg, model, ratios, [side], batch_size)
+        out.append({row['ratio']: {k: v for k, v in row.items() if k != 'ratio'}
+                    for row in res['curves'][side]})
+    return out
 
 
 def format_tables(results: List[dict], sides: Sequence[str]) -> str:
@@ -287,7 +325,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     results = []
     for label, (config, checkpoint), (cfg, model) in zip(labels, args.model, models):
         res = dict(label=label, config=config, checkpoint=checkpoint)
-        res.update(evaluate_model(cfg, model, args))
+        res.update(model_curves(cfg, model, args.ratios, args.sides, args.batch_size,
+                                args.visibility_report))
         results.append(res)
     os.makedirs(args.out_dir, exist_ok=True)
     print(format_tables(results, args.sides))

@@ -190,6 +190,17 @@ class VPMHead(BaseModule):
         return 'soft' if self.test_visibility == 'soft' else 'ones'
 
     @property
+    def training_only_prefixes(self) -> Tuple[str, ...]:
+        """Modules only training uses: the identity classifiers (and their reductions).
+
+        The reduction layers stay when the test embeddings are the reduced ones. Published
+        checkpoints leave these out, and loading one does not ask for them.
+        """
+        if self.embedding == 'pooled':
+            return ('classifiers.', )
+        return ('classifiers.classifiers.', )
+
+    @property
     def embedding_names(self) -> Tuple[str, ...]:
         """Names of the p test embeddings, ``region1`` .. ``region{p}`` (index r * n + c)."""
         return tuple(f'region{i + 1}' for i in range(self.num_regions))

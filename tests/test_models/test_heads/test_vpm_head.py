@@ -250,3 +250,24 @@ def test_bad_input():
         make_head(grid=(3, 1)).loss(feats(1), [make_sample(0)])
     with pytest.raises(ValueError, match='in_channels'):
         make_head()((torch.randn(1, C + 1, H, W), ))
+
+
+def test_checkpoints_without_the_identity_classifiers_load(tmp_path):
+    from mmreidparts.utils import load_reid_checkpoint, training_only_prefixes
+    backbone = dict(type='ResNetReID', depth=18, last_stride=1)
+    head = dict(type='VPMHead', in_channels=512, num_classes=3, grid=(2, 1), dim_reduce=4)
+    model = MODELS.build(dict(type='ReIDModel', backbone=backbone, head=head))
+    assert training_only_prefixes(model) == ('head.classifiers.', )
+    path = str(tmp_path / 'published.pth')
+    state = {k: v for k, v in model.state_dict().items() if 'classifiers' not in k}
+    torch.save(dict(state_dict=state, meta={}), path)
+    other = MODELS.build(dict(type='ReIDModel', backbone=backbone,
+                              head=dict(head, num_classes=7)))  # another training set
+    load_reid_checkpoint(other, path)
+    assert torch.equal(other.head.locator.conv.weight, model.head.locator.conv.weight)
+    # reduced test embeddings need the reduction layers
+    reduced = MODELS.build(dict(type='ReIDModel', backbone=backbone,
+                                head=dict(head, embedding='reduced')))
+    assert training_only_prefixes(reduced) == ('head.classifiers.classifiers.', )
+    with pytest.raises(RuntimeError, match='does not match'):
+        load_reid_checkpoint(reduced, path)
