@@ -1,6 +1,7 @@
 """tools/analysis_tools/benchmark_train.py: the random batch, the two steps, the report."""
 import importlib.util
 import json
+import math
 import os.path as osp
 import re
 
@@ -75,8 +76,9 @@ def test_full_step_updates_every_part_and_backbone_step_updates_nothing(tool,
     backbone_w = model.backbone.conv1.conv.weight
     classifier_w = model.head.pixel_classifier.conv.weight
     before = backbone_w.detach().clone(), classifier_w.detach().clone()
-    loss = steps['backbone']()
-    assert loss > 0 and backbone_w.grad is not None
+    loss = steps['backbone']()  # a random projection: any sign
+    assert math.isfinite(loss) and backbone_w.grad is not None
+    assert backbone_w.grad.abs().sum() > 0
     assert torch.equal(backbone_w, before[0])  # no optimizer step
     loss = steps['full']()
     assert loss > 0

@@ -14,9 +14,8 @@ after the image loading of the model's own test pipeline; nothing is written to 
 The model's test evaluator ranks the cut queries against the holistic gallery. The tool
 prints one table, writes ``partial_curve.json`` and plots rank-1 and mAP against γ
 (``partial_curve.png``, one line per model and side). It reads only the predictions
-(embeddings, visibility), so it works for every model. :func:`evaluate_partial` offers
-the same in the interface of ``partial_eval.py`` (the model zoo's comparison), without
-writing cut copies of the data.
+(embeddings, visibility), so it works for every model. :func:`evaluate_partial` gives
+the same figures as a function (the model zoo's comparison calls it).
 
 ``--visibility-report`` also compares, for models with soft region visibility (VPM), the
 visibility each region is predicted on a cut query (``C_i / max_j C_j``) with the fraction
@@ -230,17 +229,12 @@ def evaluate_partial(models: Sequence[Tuple[str, str]],
                      side: str = 'top',
                      *,
                      cfg_options: Optional[dict] = None,
-                     work_dir: Optional[str] = None,
                      device: str = 'cpu',
-                     batch_size: Optional[int] = None,
-                     seed: int = 0) -> List[Dict[float, Dict[str, float]]]:
+                     batch_size: Optional[int] = None) -> List[Dict[float, Dict[str, float]]]:
     """``{ratio: metrics}`` of every ``(config, checkpoint)`` pair, queries cut in memory.
 
-    The interface of ``tools/analysis_tools/partial_eval.py`` (which the model zoo's
-    comparison calls); nothing is written, so ``work_dir`` is unused, and the cuts of one
-    side are deterministic, so ``seed`` is too.
+    Ratio 1.0 is the original queries; the gallery is never cut. Nothing is written.
     """
-    del work_dir, seed
     register_all_modules()
     ratios = [round(check_crop_ratio(r, 'crop ratios'), 4) for r in ratios]
     args = argparse.Namespace(cfg_options=cfg_options, data_root=None, device=device)
