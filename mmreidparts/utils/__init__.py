@@ -6,10 +6,11 @@ from .checkpoint import (
                          read_checkpoint,
                          register_checkpoint_safe_globals,
                          save_zoo_checkpoint,
+                         training_only_prefixes,
 )
 from .config import strip_pretrained
 from .setup_env import register_all_modules
 
 __all__ = ['register_all_modules', 'register_checkpoint_safe_globals', 'load_state_dict_file',
            'read_checkpoint', 'load_reid_checkpoint', 'check_state_dict_compatible',
-           'save_zoo_checkpoint', 'strip_pretrained']
+           'save_zoo_checkpoint', 'strip_pretrained', 'training_only_prefixes']

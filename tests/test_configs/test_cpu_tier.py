@@ -63,11 +63,12 @@ def _tier_backbone(backbone: dict) -> dict:
     return backbone
 
 
-def test_the_tier_has_both_datasets_for_bot_and_bpbreid():
+def test_the_tier_has_both_datasets_for_bot_bpbreid_and_vpm():
     names = {_rel(p) for p in TIER}
     for dataset in DATASETS:
         assert f'baseline/bot_mobilenetv2os8_1xb64_{dataset}_cpu.py' in names
         assert f'bpbreid/bpbreid_mobilenetv2os8_1xb64_{dataset}_cpu.py' in names
+        assert f'vpm/vpm_mobilenetv2os8_1xb64_{dataset}_cpu.py' in names
 
 
 def test_the_tier_has_part_awareness_learning_with_and_without_ps():

@@ -21,6 +21,7 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PAL_DIR = osp.join(ROOT, 'configs', 'pal')
 CONFIGS = sorted(glob.glob(osp.join(PAL_DIR, '*.py')))
 PS_CONFIGS = [p for p in CONFIGS if '_ps_' in osp.basename(p)]
+EANET_RELEASES = [p for p in CONFIGS if osp.basename(p).startswith('eanet_')]
 DATASETS = dict(market1501=751, dukemtmcreid=702, cuhk03np_detected=767, msmt17=1041)
 register_all_modules()
 
@@ -48,7 +49,7 @@ def test_every_model_dataset_pair_has_a_baseline_and_a_ps_config():
             assert f'{model}_ps_r50_1xb{batch}_{dataset}.py' in names
     assert {'globalpool_mobilenetv2_1xb32_msmt17.py',
             'globalpool_ps_mobilenetv2_1xb32_msmt17.py'} <= names
-    assert len(PS_CONFIGS) * 2 == len(CONFIGS)
+    assert len(PS_CONFIGS) * 2 + len(EANET_RELEASES) == len(CONFIGS)
 
 
 @pytest.mark.parametrize('path', PS_CONFIGS, ids=osp.basename)
@@ -161,11 +162,47 @@ def test_metafile_lists_every_pal_config_with_the_papers_figures():
         assert m['In Collection'] == 'PAL'
         for result in m.get('Results', []):
             assert result['Source'].startswith('paper'), m['Name']
-            assert result['Task'] == 'Person Re-identification'
+            assert {'rank1', 'mAP'} <= set(result['Metrics'])
     by_name = {m['Name']: m for m in models}
     mgn_ps = by_name['mgn_ps_r50_1xb128_msmt17']['Results'][0]['Metrics']
     assert mgn_ps['rank1'] == 84.0 and mgn_ps['mAP'] == 62.4
     pcb = by_name['pcb_r50_1xb32_msmt17']['Results'][0]['Metrics']
     assert pcb == dict(rank1=74.0, rank5=84.9, rank10=88.2, mAP=47.4)
-    gain = by_name['globalpool_ps_r50_1xb32_cuhk03np_detected']['Results'][0]['Metrics']
-    assert gain == {'rank1_gain': 5.8, 'mAP_gain': 4.5}
+    gp = by_name['globalpool_ps_r50_1xb32_cuhk03np_detected']
+    assert 'Results' not in gp  # the paper gives only the gain (Fig. 6)
+    assert gp['Metadata']['Gain from PS (paper, Fig. 6)'] == dict(rank1=5.8, mAP=4.5)
+
+
+def _converter():
+    import importlib.util
+    path = osp.join(ROOT, 'tools', 'model_converters', 'pal_to_mmreidparts.py')
+    spec = importlib.util.spec_from_file_location('pal_to_mmreidparts', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_release_entries_convert_with_the_matching_variant_and_layout():
+    converter = _converter()
+    with open(osp.join(PAL_DIR, 'metafile.yml'), encoding='utf-8') as f:
+        models = {m['Name']: m for m in yaml.safe_load(f)['Models']}
+    releases = {n: m for n, m in models.items() if n.endswith('_release')}
+    assert len(releases) == 8
+    for name, entry in releases.items():
+        source = entry['Converted From']
+        variant = source['Converter'].split('--variant ')[1]
+        assert source['Converter'].startswith(
+            'python tools/model_converters/pal_to_mmreidparts.py {src} {dst}')
+        cfg = Config.fromfile(osp.join(ROOT, entry['Config']))
+        head = cfg.model.head
+        if name.startswith('pal_mgn'):
+            assert variant == ('mgn_ps' if '_ps_' in name else 'mgn')
+            assert source['File'] == 'model_weight.pth'
+            assert {k: head[k] for k in converter.MGN_RELEASE_OPTIONS} == \
+                converter.MGN_RELEASE_OPTIONS
+        else:
+            family = name.split('_')[1]
+            assert variant == family and head.type == dict(globalpool='GlobalPoolHead',
+                                                           pcb='PCBHead')[family]
+            # EANet's input normalisation, mean (0.486, 0.459, 0.408) x 255
+            assert cfg.model.data_preprocessor.mean == pytest.approx([123.93, 117.045, 104.04])

@@ -6,6 +6,7 @@ from .global_pool_head import GlobalPoolHead
 from .mgn_head import MGNHead
 from .part_seg_head import PartSegHead
 from .pcb_head import PCBHead
+from .vpm_head import VPMHead
 
 __all__ = ['BNNeckHead', 'BPBreIDHead', 'EmbeddingHead', 'GlobalPoolHead', 'MGNHead',
-           'PartSegHead', 'PCBHead']
+           'PartSegHead', 'PCBHead', 'VPMHead']

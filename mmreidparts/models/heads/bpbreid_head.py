@@ -30,6 +30,7 @@ from ..utils.part_maps import (
     LABEL_RESIZES,
     VISIBILITY_MODES,
     part_visibility,
+    pixel_logits,
     resize_part_labels,
     stack_part_labels,
 )
@@ -114,6 +115,8 @@ class BPBreIDHead(BaseModule):
             in the release when built.
     """
 
+    visibility_type = 'binary'  # parts visible or not
+
     def __init__(self,
                  in_channels: int,
                  num_classes: int,
@@ -194,14 +197,9 @@ class BPBreIDHead(BaseModule):
     def pixel_logits(self, x: Tensor) -> Tensor:
         """Part classification logits ``[N, K+1, Hf, Wf]`` of the map ``x [N, C, Hf, Wf]``.
 
-        ``conv1x1(BN(x))``, computed as one matrix product with the 1x1 kernel: the same
-        result as the convolution, with a much cheaper backward pass for K+1 outputs.
+        ``conv1x1(BN(x))``, computed as one matrix product (:func:`pixel_logits`).
         """
-        conv = self.pixel_classifier.conv
-        y = self.pixel_classifier.bn(x).flatten(2)  # [N, C, HW]
-        weight = conv.weight.view(conv.out_channels, -1)  # [K+1, C]
-        logits = torch.matmul(weight, y) + conv.bias[:, None]  # [N, K+1, HW]
-        return logits.view(x.shape[0], conv.out_channels, *x.shape[2:])
+        return pixel_logits(self.pixel_classifier.bn(x), self.pixel_classifier.conv)
 
     def _select(self, feats: Union[Tensor, Sequence[Tensor]]) -> Tensor:
         """Pick the backbone map ``[N, C, Hf, Wf]`` the head works on."""

@@ -14,6 +14,8 @@ from mmreidparts.structures import ReIDDataSample
 
 FLIP_VISIBILITY = ('max', 'mean')
 FLIP_MERGES = ('mean', 'sum')
+# what a test config may ask of the head's visibility (``test_cfg.visibility``)
+VISIBILITY_NEEDS = ('any', 'soft')
 # state-dict prefix of the training-only heads: never in the test graph, dropped on publishing
 AUX_HEADS_PREFIX = 'aux_heads.'
 
@@ -50,7 +52,14 @@ class ReIDModel(BaseModel):
             'max' keeps binary scores binary (an embedding counts if seen in either view),
             'mean' makes a part seen in one view only count half. ``flip_pairs``: pairs of
             embedding names whose rows are swapped in the mirrored prediction (left/right
-            parts).
+            parts). ``visibility`` ('any' default, or 'soft'): what the test protocol needs
+            of the head's visibility; 'soft' (VPM's partial protocols, whose Eq. 4 weights
+            regions by predicted scores) stops at construction unless the head declares
+            ``visibility_type = 'soft'`` (heads declare 'ones', 'binary' or 'soft').
+        training_only_prefixes: state-dict key prefixes of modules used only for training:
+            left out of published checkpoints and not asked for when one is loaded;
+            ``aux_heads.`` is one of them when there are aux heads. Submodules may declare
+            their own (``mmreidparts.utils.training_only_prefixes`` collects them all).
         init_cfg: initialisation config of the whole model.
     """
 
@@ -62,6 +71,7 @@ class ReIDModel(BaseModel):
                  aux_heads: Optional[Dict[str, dict]] = None,
                  loss_phases: Optional[Sequence[dict]] = None,
                  test_cfg: Optional[dict] = None,
+                 training_only_prefixes: Sequence[str] = (),
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type='ReIDDataPreprocessor')
@@ -85,6 +95,13 @@ class ReIDModel(BaseModel):
             raise ValueError("ReIDModel test_cfg.flip_merge='sum' needs a head with "
                              'normalize_embeddings() and predict(..., normalize=False); '
                              f'{type(self.head).__name__} has none (use flip_merge="mean")')
+        self._check_visibility_need()
+        if isinstance(training_only_prefixes, str):
+            training_only_prefixes = (training_only_prefixes, )
+        declared = tuple(str(p) for p in training_only_prefixes)
+        if len(self.aux_heads):
+            declared += (AUX_HEADS_PREFIX, )
+        self.training_only_prefixes = tuple(dict.fromkeys(declared))
 
     @staticmethod
     def _build_aux_heads(aux_heads: Optional[Dict[str, dict]]) -> nn.ModuleDict:
@@ -106,21 +123,18 @@ class ReIDModel(BaseModel):
             heads[name] = head
         return heads
 
-    @property
-    def training_only_prefixes(self) -> Tuple[str, ...]:
-        """State-dict prefixes of the weights that the test graph never uses."""
-        return (AUX_HEADS_PREFIX, )
-
     def inference_state_dict(self) -> 'Dict[str, Tensor]':
-        """The state dict without the training-only heads (what a published checkpoint holds)."""
-        return type(self.state_dict())(
-            (k, v) for k, v in self.state_dict().items()
-            if not k.startswith(self.training_only_prefixes))
+        """The state dict without the training-only modules (what a published checkpoint holds)."""
+        from mmreidparts.utils.checkpoint import training_only_prefixes
+        prefixes = training_only_prefixes(self)
+        state = self.state_dict()
+        return type(state)((k, v) for k, v in state.items() if not k.startswith(prefixes))
 
     @staticmethod
     def _check_test_cfg(test_cfg: Optional[dict]) -> dict:
         """Fill in and validate the keys of ``test_cfg``."""
-        cfg = dict(flip=False, flip_visibility='max', flip_merge='mean', flip_pairs=())
+        cfg = dict(flip=False, flip_visibility='max', flip_merge='mean', flip_pairs=(),
+                   visibility='any')
         unknown = set(test_cfg or {}) - set(cfg)
         if unknown:
             raise KeyError(f'ReIDModel test_cfg: unknown keys {sorted(unknown)}; '
@@ -132,11 +146,28 @@ class ReIDModel(BaseModel):
         if cfg['flip_merge'] not in FLIP_MERGES:
             raise ValueError(f'ReIDModel test_cfg.flip_merge must be one of {FLIP_MERGES}, '
                              f'got {cfg["flip_merge"]!r}')
+        if cfg['visibility'] not in VISIBILITY_NEEDS:
+            raise ValueError(f'ReIDModel test_cfg.visibility must be one of '
+                             f'{VISIBILITY_NEEDS}, got {cfg["visibility"]!r}')
         cfg['flip_pairs'] = tuple(tuple(pair) for pair in cfg['flip_pairs'])
         if any(len(pair) != 2 for pair in cfg['flip_pairs']):
             raise ValueError('ReIDModel test_cfg.flip_pairs must hold pairs of embedding '
                              f'names, got {cfg["flip_pairs"]}')
         return cfg
+
+    def _check_visibility_need(self) -> None:
+        """Stop when the test config asks for soft visibility and the head has none."""
+        if self.test_cfg['visibility'] != 'soft':
+            return
+        kind = getattr(self.head, 'visibility_type', None)
+        if kind != 'soft':
+            raise ValueError(
+                f"ReIDModel test_cfg.visibility='soft': this test config weights the "
+                f'embeddings by soft visibility scores, but the head '
+                f'{type(self.head).__name__} predicts '
+                f'{"no declared visibility" if kind is None else repr(kind) + " visibility"}'
+                f"; use a visibility-aware model (e.g. VPMHead with test_visibility='soft') "
+                "or drop test_cfg.visibility")
 
     def extract_feat(self, inputs: Tensor) -> Tuple[Tensor, ...]:
         """Backbone (and neck) features of ``inputs`` [N, 3, H, W], as a tuple."""

@@ -7,7 +7,7 @@ from .checkpoint import (
     pretrained_source,
 )
 from .embedding import BNNeck, dim_reduction, id_classifier
-from .part_maps import part_visibility, resize_part_labels, stack_part_labels
+from .part_maps import part_visibility, pixel_logits, resize_part_labels, stack_part_labels
 from .pooling import (
     GeneralizedMeanPooling,
     GlobalPool,
@@ -27,7 +27,7 @@ __all__ = [
     'check_state_dict_matches', 'extract_state_dict', 'load_backbone_weights',
     'load_checkpoint_file', 'pretrained_source', 'GeneralizedMeanPooling', 'GlobalPool',
     'pool_by_masks', 'strip_pool', 'weighted_average_pool', 'masked_average_pool',
-    'part_visibility', 'stack_part_labels',
-    'resize_part_labels', 'BNNeck', 'dim_reduction', 'id_classifier',
+    'part_visibility', 'stack_part_labels', 'resize_part_labels', 'pixel_logits', 'BNNeck',
+    'dim_reduction', 'id_classifier',
     'convert_mobilenet_v2', 'convert_resnet', 'detect_layout', 'torchvision_to_mmpretrain'
 ]

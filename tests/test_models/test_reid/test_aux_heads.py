@@ -107,10 +107,15 @@ def test_inference_state_dict_and_zoo_checkpoint_drop_the_aux_heads(tmp_path):
     check_state_dict_compatible(model, saved, path)
     plain = _model(aux=False)
     plain.load_state_dict(saved, strict=True)  # ... and the model without it loads strictly
-    # a training checkpoint with the aux weights loads into the model without the head
+    assert model.training_only_prefixes == ('aux_heads.', )
+    assert plain.training_only_prefixes == ()
+    # a training checkpoint loads into the model with the aux head; the model without it
+    # names the extra tensors (publish the checkpoint, or test it with the aux config)
     full = str(tmp_path / 'train.pth')
     torch.save(dict(state_dict=model.state_dict()), full)
-    load_reid_checkpoint(plain, full)
+    load_reid_checkpoint(_model(), full)
+    with pytest.raises(RuntimeError, match='unexpected tensors, e.g. aux_heads.toy.weight'):
+        load_reid_checkpoint(plain, full)
     # any other mismatch is still refused
     broken = dict(saved)
     broken.pop('head.scale')

@@ -168,3 +168,15 @@ def test_flip_merge_sum_normalises_the_sum_of_the_raw_embeddings():
                   test_cfg=dict(flip=True, flip_merge='sum'))
     with pytest.raises(ValueError, match='flip_merge'):
         ReIDModel(backbone=_LeftHalf(), head=_RawHead(), test_cfg=dict(flip_merge='max'))
+
+
+def test_a_test_config_asking_for_soft_visibility_needs_a_head_that_has_it():
+    with pytest.raises(ValueError, match="visibility='soft'.*BNNeckHead predicts 'ones'"):
+        _bot_model(test_cfg=dict(visibility='soft'))
+    with pytest.raises(ValueError, match='test_cfg.visibility must be one of'):
+        _bot_model(test_cfg=dict(visibility='hard'))
+    vpm = dict(type='VPMHead', in_channels=512, num_classes=NUM_CLASSES, grid=(2, 1))
+    model = _bot_model(head=vpm, test_cfg=dict(visibility='soft'))
+    assert model.test_cfg['visibility'] == 'soft'
+    with pytest.raises(ValueError, match="VPMHead predicts 'ones'"):  # MVPM-1: ones
+        _bot_model(head=dict(vpm, test_visibility='uniform'), test_cfg=dict(visibility='soft'))
