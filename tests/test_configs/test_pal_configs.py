@@ -11,7 +11,7 @@ import pytest
 import yaml
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
-from mmengine.registry import PARAM_SCHEDULERS
+from test_configs_build import _epoch_lrs
 from torch import nn
 
 from mmreidparts.structures import get_part_scheme
@@ -67,19 +67,6 @@ def test_ps_config_is_its_baseline_plus_the_ps_head_and_labels(path):
     assert types.index('LoadPartLabel') == types.index('LoadReIDImage') + 1
     if cfg.model.head.type == 'MGNHead':
         assert tuple(ps.in_index) == (0, 1, 2)  # one head shared by the three branches
-
-
-def _epoch_lrs(cfg: Config, epochs: int):
-    wrapper = build_optim_wrapper(nn.Linear(1, 1), copy.deepcopy(cfg.optim_wrapper))
-    schedulers = [PARAM_SCHEDULERS.build(dict(s, optimizer=wrapper))
-                  for s in copy.deepcopy(cfg.param_scheduler)]
-    lrs = []
-    for _ in range(epochs):
-        lrs.append(wrapper.optimizer.param_groups[0]['lr'])
-        wrapper.optimizer.step()
-        for s in schedulers:
-            s.step()
-    return lrs
 
 
 class _Named(nn.Module):

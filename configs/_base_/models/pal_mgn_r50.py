@@ -18,16 +18,7 @@ model = dict(
         type='MultiBranchBackbone',
         split=('layer3', 1),
         num_branches=3,
-        backbone=dict(
-            type='ResNetReID',
-            depth=50,
-            last_stride=1,
-            out_indices=(3, ),
-            init_cfg=dict(
-                type='Pretrained',
-                checkpoint='https://download.openmmlab.com/mmclassification/v0/resnet/'
-                'resnet50_8xb32_in1k_20210831-ea4938fc.pth',
-                prefix='backbone.'))),
+        backbone={{_base_.model.backbone}}),  # BoT's ResNet-50, last stride 1
     head=dict(
         _delete_=True,
         type='MGNHead',
