@@ -27,8 +27,10 @@ def _hand_made() -> List[ReIDDataSample]:
 # Under 'market' the gallery image of the query's id and camera is ignored: the only match
 # is at rank 2 (AP 1/2, mINP 1/2). Under 'all' it counts: matches at ranks 1 and 3,
 # AP = (1/1 + 2/3) / 2 = 5/6, mINP = 2/3.
-MARKET = {'rank1': 0.0, 'rank5': 100.0, 'rank10': 100.0, 'mAP': 50.0, 'mINP': 50.0}
-ALL = {'rank1': 100.0, 'rank5': 100.0, 'rank10': 100.0, 'mAP': 500 / 6, 'mINP': 200 / 3}
+MARKET = {'rank1': 0.0, 'rank5': 100.0, 'rank10': 100.0, 'mAP': 50.0, 'mINP': 50.0,
+          'no_common_queries': 0}
+ALL = {'rank1': 100.0, 'rank5': 100.0, 'rank10': 100.0, 'mAP': 500 / 6, 'mINP': 200 / 3,
+       'no_common_queries': 0}
 
 
 class _Records(logging.Handler):
@@ -128,6 +130,7 @@ def test_compute_metrics_empties_the_list_only_when_asked():
     assert len(results) == 4  # a caller may evaluate the same results again
     # the query against g2 alone (pid 1, other camera): the match is at rank 1
     assert metric.compute_metrics([results[0], results[3]]) == pytest.approx(
-        {'rank1': 100.0, 'rank5': 100.0, 'rank10': 100.0, 'mAP': 100.0, 'mINP': 100.0})
+        {'rank1': 100.0, 'rank5': 100.0, 'rank10': 100.0, 'mAP': 100.0, 'mINP': 100.0,
+         'no_common_queries': 0})
     assert metric.compute_metrics(results, release=True) == pytest.approx(MARKET)
     assert results == []
