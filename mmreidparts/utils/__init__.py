@@ -1,14 +1,29 @@
 """Utilities: module registration and safe checkpoint loading."""
 from .checkpoint import (
                          check_state_dict_compatible,
+                         find_resumable_checkpoint,
                          load_reid_checkpoint,
                          load_state_dict_file,
+                         read_checkpoint,
                          register_checkpoint_safe_globals,
                          save_zoo_checkpoint,
 )
 from .config import strip_pretrained
+from .errors import (
+                     CheckpointError,
+                     ConfigFileError,
+                     ConfigKeyError,
+                     CorruptFileError,
+                     LabelError,
+                     NonFiniteError,
+                     NonFiniteLossError,
+                     ReIDPartsError,
+                     UnknownArgumentError,
+)
 from .setup_env import register_all_modules
 
 __all__ = ['register_all_modules', 'register_checkpoint_safe_globals', 'load_state_dict_file',
            'load_reid_checkpoint', 'check_state_dict_compatible', 'save_zoo_checkpoint',
-           'strip_pretrained']
+           'strip_pretrained', 'read_checkpoint', 'find_resumable_checkpoint', 'ReIDPartsError',
+           'CorruptFileError', 'LabelError', 'CheckpointError', 'NonFiniteError',
+           'NonFiniteLossError', 'UnknownArgumentError', 'ConfigKeyError', 'ConfigFileError']

@@ -1,4 +1,6 @@
 """Hooks of mmreidparts."""
+from .atomic_checkpoint_hook import AtomicCheckpointHook
+from .nonfinite_loss_hook import NonFiniteLossHook
 from .plain_checkpoint_hook import PlainCheckpointHook
 
-__all__ = ['PlainCheckpointHook']
+__all__ = ['PlainCheckpointHook', 'AtomicCheckpointHook', 'NonFiniteLossHook']
