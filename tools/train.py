@@ -23,6 +23,7 @@ from mmreidparts.utils import (  # noqa: E402
     find_resumable_checkpoint,
     read_checkpoint,
 )
+from mmreidparts.utils.config import config_errors  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -120,9 +121,10 @@ def main() -> None:
     cfg = merge_args(cfg, args)
     resolve_resume(cfg, args)
     apply_launcher(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg)
     try:
-        runner.train()
+        with config_errors(cfg):
+            runner = Runner.from_cfg(cfg)
+            runner.train()
     finally:
         finish_distributed()
 
