@@ -1,5 +1,7 @@
 """Loading transforms: the image and its body-part label map."""
+import io
 import os.path as osp
+import warnings
 from typing import Optional, Tuple
 
 import cv2
@@ -18,6 +20,21 @@ _JPEG_SOI = b'\xff\xd8'
 _JPEG_EOI = b'\xff\xd9'
 _TRAILING_PADDING = b'\x00\r\n\t \x1a'
 _DECODE_FLAGS = cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH  # 3 channels, EXIF orientation
+# Images claiming more pixels are refused before decoding (a corrupt header would make
+# the decoder allocate gigabytes); 8192 x 8192, far above any person crop.
+MAX_IMAGE_PIXELS = 1 << 26
+_HEADER_FORMATS = ('JPEG', 'PNG', 'BMP', 'TIFF')  # those of the datasets' image files
+
+
+def header_size(data: np.ndarray) -> Optional[Tuple[int, int]]:
+    """``(width, height)`` from the header of encoded image bytes, or None if unknown."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # PIL warns about very large sizes
+            with Image.open(io.BytesIO(data.tobytes()), formats=_HEADER_FORMATS) as im:
+                return im.size
+    except Exception:  # noqa: BLE001 - an unreadable header is the decoder's to report
+        return None
 
 
 def truncation(data: np.ndarray) -> Optional[str]:
@@ -48,7 +65,15 @@ def read_image(path: str, check_truncated: bool = True) -> np.ndarray:
     data = np.fromfile(path, dtype=np.uint8)
     if data.size == 0:
         raise CorruptFileError(f'image file {path} is empty (0 bytes)')
-    img = cv2.imdecode(data, _DECODE_FLAGS)  # [H, W, 3] BGR, uint8 or uint16
+    size = header_size(data)
+    if size is not None and size[0] * size[1] > MAX_IMAGE_PIXELS:
+        raise CorruptFileError(f'image file {path} claims {size[0]}x{size[1]} pixels, more '
+                               f'than {MAX_IMAGE_PIXELS}; corrupt header or not a person '
+                               'crop')
+    try:
+        img = cv2.imdecode(data, _DECODE_FLAGS)  # [H, W, 3] BGR, uint8 or uint16
+    except cv2.error:  # e.g. a size in the header beyond OpenCV's limits
+        img = None
     if img is None:
         raise CorruptFileError(f'cannot decode the image file {path} (corrupt, truncated or '
                                f'not an image; {data.size} bytes)')
