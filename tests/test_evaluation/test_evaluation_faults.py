@@ -1,9 +1,9 @@
 """The evaluator under faults: NaN or Inf features stop it; no-common-part queries are shown."""
 import logging
-from typing import List
 
 import pytest
 import torch
+from _log_records import LogRecords
 from mmengine.logging import MMLogger
 
 from mmreidparts.evaluation import ReIDMetric
@@ -93,17 +93,6 @@ def test_queries_with_no_common_part_are_counted_with_the_figures_without_them()
     assert plain.num_no_common == 0 and plain.common is None
 
 
-class _Records(logging.Handler):
-    """Keeps the messages of the records it handles."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.INFO)
-        self.messages: List[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
 def _samples(q_emb, q_vis, q_pids, q_cams, g_emb, g_vis, g_pids, g_cams):
     """ReIDDataSamples with image paths, queries first."""
     out = []
@@ -118,7 +107,7 @@ def _samples(q_emb, q_vis, q_pids, q_cams, g_emb, g_vis, g_pids, g_cams):
 
 
 def test_reid_metric_shows_the_no_common_queries_in_table_and_dict():
-    handler = _Records()
+    handler = LogRecords(logging.INFO)
     logger = MMLogger.get_current_instance()
     logger.addHandler(handler)
     try:

@@ -1,10 +1,10 @@
 """ReIDMetric: the protocol taken from the dataset's metainfo, and samples freed when stacked."""
-import logging
 import weakref
 from typing import List
 
 import pytest
 import torch
+from _log_records import LogRecords
 from mmengine.logging import MMLogger
 
 from mmreidparts.evaluation import ReIDMetric
@@ -33,21 +33,10 @@ ALL = {'rank1': 100.0, 'rank5': 100.0, 'rank10': 100.0, 'mAP': 500 / 6, 'mINP': 
        'no_common_queries': 0}
 
 
-class _Records(logging.Handler):
-    """Keeps the messages of the records it handles."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.WARNING)
-        self.messages: List[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
 @pytest.fixture
 def warnings_logged():
     """Warning messages of the current MMLogger during the test."""
-    handler = _Records()
+    handler = LogRecords()
     logger = MMLogger.get_current_instance()
     logger.addHandler(handler)
     yield handler.messages

@@ -8,7 +8,7 @@ else (an ``IndexError`` from deep inside a decoder, a hang, a crash) fails the t
 the case that caused it. The cases are seeded, so a failure reproduces.
 """
 import io
-from typing import Callable, Iterator, Tuple
+from typing import Callable, Iterator, List, Tuple
 
 import cv2
 import numpy as np
@@ -74,31 +74,38 @@ def _inputs(seed: int, valid: Callable[[np.random.RandomState], Tuple[str, bytes
         yield f'mutated {kind} {i}', kind, _mutated(rng, data)
 
 
-def _check(path: str, run: Callable[[], None], case: str) -> str:
-    """Run one case; return 'ok' or 'error', failing on anything but a project error."""
-    try:
-        run()
-    except ReIDPartsError as err:
-        assert path in str(err), f'{case}: the error does not name the file: {err}'
-        return 'error'
-    except Exception as err:  # noqa: BLE001 - the point of the test
-        pytest.fail(f'{case}: {type(err).__name__} is not a project error: {err}')
-    return 'ok'
+def _fuzz(tmp_path, seed: int, valid: Callable[[np.random.RandomState], Tuple[str, bytes]],
+          load: Callable[[str, str], None]) -> List[str]:
+    """Write each input of :func:`_inputs` to a file and ``load(path, case)`` it.
+
+    Returns ``'ok'`` or ``'error'`` per case; fails on anything but a project error, and
+    on an error that does not name the file.
+    """
+    outcomes = []
+    for case, kind, data in _inputs(seed, valid):
+        path = str(tmp_path / f'case{kind}')
+        with open(path, 'wb') as f:
+            f.write(data)
+        try:
+            load(path, case)
+        except ReIDPartsError as err:
+            assert path in str(err), f'{case}: the error does not name the file: {err}'
+            outcomes.append('error')
+            continue
+        except Exception as err:  # noqa: BLE001 - the point of the test
+            pytest.fail(f'{case}: {type(err).__name__} is not a project error: {err}')
+        outcomes.append('ok')
+    return outcomes
 
 
 def test_fuzz_image_loader(tmp_path):
-    outcomes = []
-    path = str(tmp_path / 'case')
-    for case, kind, data in _inputs(0, _encoded):
-        with open(path + kind, 'wb') as f:
-            f.write(data)
 
-        def run() -> None:
-            img = LoadReIDImage()(dict(img_path=path + kind))['img']
-            assert img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3, case
-            assert min(img.shape[:2]) >= 1, case
+    def load(path: str, case: str) -> None:
+        img = LoadReIDImage()(dict(img_path=path))['img']
+        assert img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3, case
+        assert min(img.shape[:2]) >= 1, case
 
-        outcomes.append(_check(path + kind, run, case))
+    outcomes = _fuzz(tmp_path, 0, _encoded, load)
     assert outcomes.count('ok') > 40 and outcomes.count('error') > 40
 
 
@@ -115,24 +122,18 @@ def _label_file(rng: np.random.RandomState) -> Tuple[str, bytes]:
 
 
 def test_fuzz_label_loader(tmp_path):
-    outcomes = []
     img = str(tmp_path / 'img.png')
     cv2.imwrite(img, np.zeros((16, 8, 3), np.uint8))
-    path = str(tmp_path / 'label')
-    for case, kind, data in _inputs(1, _label_file):
-        with open(path + kind, 'wb') as f:
-            f.write(data)
 
-        def run() -> None:
-            results = LoadReIDImage()(dict(img_path=img))
-            results.update(part_map_path=path + kind, part_scheme='bpbreid8',
-                           part_source_scheme=None)
-            # any size is resized (the aspect check has its own tests)
-            label = LoadPartLabel(aspect_tolerance=None)(results)['gt_seg_map']
-            assert label.shape == (16, 8) and label.dtype == np.uint8, case
-            assert set(np.unique(label)) <= set(range(9)) | {255}, case
+    def load(path: str, case: str) -> None:
+        results = LoadReIDImage()(dict(img_path=img))
+        results.update(part_map_path=path, part_scheme='bpbreid8', part_source_scheme=None)
+        # any size is resized (the aspect check has its own tests)
+        label = LoadPartLabel(aspect_tolerance=None)(results)['gt_seg_map']
+        assert label.shape == (16, 8) and label.dtype == np.uint8, case
+        assert set(np.unique(label)) <= set(range(9)) | {255}, case
 
-        outcomes.append(_check(path + kind, run, case))
+    outcomes = _fuzz(tmp_path, 1, _label_file, load)
     assert outcomes.count('ok') > 30 and outcomes.count('error') > 40
 
 
@@ -146,19 +147,13 @@ def _pifpaf_file(rng: np.random.RandomState) -> Tuple[str, bytes]:
 
 
 def test_fuzz_pifpaf_loader(tmp_path):
-    outcomes = []
-    path = str(tmp_path / 'fields.npy')
-    for case, _, data in _inputs(2, _pifpaf_file):
-        with open(path, 'wb') as f:
-            f.write(data)
 
-        def run() -> None:
-            results = dict(img_path=str(tmp_path / 'x.jpg'), img_shape=(16, 8),
-                           pifpaf_path=path)
-            label = LoadPifPafLabel()(results)['gt_seg_map']
-            assert label.shape == (16, 8) and label.max() <= 8, case
+    def load(path: str, case: str) -> None:
+        results = dict(img_path=str(tmp_path / 'x.jpg'), img_shape=(16, 8), pifpaf_path=path)
+        label = LoadPifPafLabel()(results)['gt_seg_map']
+        assert label.shape == (16, 8) and label.max() <= 8, case
 
-        outcomes.append(_check(path, run, case))
+    outcomes = _fuzz(tmp_path, 2, _pifpaf_file, load)
     assert outcomes.count('ok') > 30 and outcomes.count('error') > 40
 
 
@@ -174,18 +169,13 @@ def _checkpoint_file(rng: np.random.RandomState) -> Tuple[str, bytes]:
 
 
 def test_fuzz_checkpoint_loaders(tmp_path):
-    outcomes = []
-    path = str(tmp_path / 'ckpt.pth')
-    for case, _, data in _inputs(3, _checkpoint_file):
-        with open(path, 'wb') as f:
-            f.write(data)
 
-        def run() -> None:
-            state, meta = load_state_dict_file(path)
-            assert all(isinstance(k, str) and isinstance(v, torch.Tensor)
-                       for k, v in state.items()), case
-            assert isinstance(meta, dict), case
-            assert isinstance(load_checkpoint_file(path), dict), case
+    def load(path: str, case: str) -> None:
+        state, meta = load_state_dict_file(path)
+        assert all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                   for k, v in state.items()), case
+        assert isinstance(meta, dict), case
+        assert isinstance(load_checkpoint_file(path), dict), case
 
-        outcomes.append(_check(path, run, case))
+    outcomes = _fuzz(tmp_path, 3, _checkpoint_file, load)
     assert outcomes.count('ok') > 40 and outcomes.count('error') > 40
