@@ -62,6 +62,9 @@ class NonFiniteLossHook(Hook):
     With ``check_weights`` every checkpoint is checked before it is written (one pass over
     the weights per save): a model with NaN or Inf weights is never saved.
 
+    In a distributed run each rank checks its own loss in ``'stop'`` mode; the rank that
+    raises ends the job (``torchrun`` stops the others).
+
     Args:
         action: ``'stop'`` or ``'skip'``.
         max_skips: consecutive bad batches tolerated by ``'skip'`` before stopping.

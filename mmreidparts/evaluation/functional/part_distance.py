@@ -22,6 +22,10 @@ The prepared gallery takes about the memory of the gallery embeddings. The expan
 euclidean form has the usual float32 cancellation for nearly equal rows (an absolute
 error of about ``1e-7 |e|^2`` on ``d^2``); where it rounds ``d^2`` below zero the pair is
 recomputed directly instead of returning nan.
+
+NaN or Inf embeddings or visibility are refused (:func:`check_embeddings`, one reduction
+pass over the inputs) with an error naming the rows, so that a diverged model is never
+ranked.
 """
 from typing import Optional, Sequence
 
