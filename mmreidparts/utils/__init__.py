@@ -7,6 +7,7 @@ from .checkpoint import (
                          read_checkpoint,
                          register_checkpoint_safe_globals,
                          save_zoo_checkpoint,
+                         training_only_prefixes,
 )
 from .config import strip_pretrained
 from .errors import (
@@ -24,6 +25,7 @@ from .setup_env import register_all_modules
 
 __all__ = ['register_all_modules', 'register_checkpoint_safe_globals', 'load_state_dict_file',
            'load_reid_checkpoint', 'check_state_dict_compatible', 'save_zoo_checkpoint',
-           'strip_pretrained', 'read_checkpoint', 'find_resumable_checkpoint', 'ReIDPartsError',
-           'CorruptFileError', 'LabelError', 'CheckpointError', 'NonFiniteError',
-           'NonFiniteLossError', 'UnknownArgumentError', 'ConfigKeyError', 'ConfigFileError']
+           'strip_pretrained', 'training_only_prefixes', 'read_checkpoint',
+           'find_resumable_checkpoint', 'ReIDPartsError', 'CorruptFileError', 'LabelError',
+           'CheckpointError', 'NonFiniteError', 'NonFiniteLossError', 'UnknownArgumentError',
+           'ConfigKeyError', 'ConfigFileError']

@@ -30,6 +30,10 @@ class ReIDModel(BaseModel):
             scores binary (an embedding counts if seen in either view), 'mean' makes a part
             seen in one view only count half. ``flip_pairs``: pairs of embedding names
             whose rows are swapped in the mirrored prediction (left/right parts).
+        training_only_prefixes: state-dict key prefixes of modules used only for training
+            (e.g. ``('aux_heads.', )``): left out of published checkpoints and not asked
+            for when one is loaded. Submodules may declare their own
+            (``mmreidparts.utils.training_only_prefixes`` collects them all).
         init_cfg: initialisation config of the whole model.
     """
 
@@ -39,6 +43,7 @@ class ReIDModel(BaseModel):
                  neck: Optional[dict] = None,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  test_cfg: Optional[dict] = None,
+                 training_only_prefixes: Sequence[str] = (),
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type='ReIDDataPreprocessor')
@@ -54,6 +59,9 @@ class ReIDModel(BaseModel):
             self.neck = neck if isinstance(neck, nn.Module) else MODELS.build(neck)
         self.head = head if isinstance(head, nn.Module) else MODELS.build(head)
         self.test_cfg = self._check_test_cfg(test_cfg)
+        if isinstance(training_only_prefixes, str):
+            training_only_prefixes = (training_only_prefixes, )
+        self.training_only_prefixes = tuple(str(p) for p in training_only_prefixes)
 
     @staticmethod
     def _check_test_cfg(test_cfg: Optional[dict]) -> dict:
