@@ -29,12 +29,11 @@ import sys
 import tempfile
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from mmengine.config import Config
-
 from mmreidparts.apis import init_model
 from mmreidparts.datasets.partial_protocol import MANIFEST, make_partial_queries
 from mmreidparts.registry import DATASETS, METRICS
 from mmreidparts.utils import register_all_modules
+from mmreidparts.utils.config import read_config
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from eval_query_subset import embed  # noqa: E402
@@ -89,9 +88,7 @@ def evaluate_partial(models: Sequence[Tuple[str, str]],
     os.makedirs(work_dir, exist_ok=True)
     out = []
     for config, checkpoint in models:
-        cfg = Config.fromfile(config)
-        if cfg_options:
-            cfg.merge_from_dict(cfg_options)
+        cfg = read_config(config, cfg_options)
         model = init_model(cfg, checkpoint, device=device)
         ds_cfg = cfg.test_dataloader.dataset.to_dict()
         src_root = osp.abspath(ds_cfg['data_root'])
