@@ -239,11 +239,8 @@ def _ensure_data(entry: dict, cfg: Config) -> None:
 
 # --------------------------------------------------------------------------- evaluation
 def _partial_evaluator():
-    """``evaluate_partial`` of partial_curve.py when it exists, else the built-in one."""
-    if osp.isfile(osp.join(HERE, 'analysis_tools', 'partial_curve.py')):
-        from partial_curve import evaluate_partial
-    else:
-        from partial_eval import evaluate_partial
+    """``evaluate_partial`` of tools/analysis_tools/partial_curve.py (queries cut in memory)."""
+    from partial_curve import evaluate_partial
     return evaluate_partial
 
 
@@ -251,7 +248,6 @@ def evaluate_queries(config: str,
                      checkpoint: str,
                      queries: Sequence[str],
                      cfg_options: Optional[dict] = None,
-                     work_dir: Optional[str] = None,
                      extra_ratios: Sequence[float] = ()) -> Dict[str, dict]:
     """Figures of a checkpoint per query set: 'all', 'occluded', 'partial <side> <ratio>'.
 
@@ -268,7 +264,7 @@ def evaluate_queries(config: str,
         ratios = sorted(ratios | {1.0} | {round(float(r), 4) for r in extra_ratios},
                         reverse=True)
         figures = _partial_evaluator()([(config, checkpoint)], ratios, side,
-                                       cfg_options=cfg_options, work_dir=work_dir)[0]
+                                       cfg_options=cfg_options)[0]
         for ratio, metrics in figures.items():
             ratio = round(float(ratio), 4)
             out[f'partial {side} {ratio}' if ratio != 1.0 else 'all'] = metrics
@@ -282,7 +278,6 @@ def _holistic_and_occluded(config: str, checkpoint: str, occluded: bool,
                            cfg_options: Optional[dict]) -> Dict[str, dict]:
     """Figures of all queries (and of the occluded ones) from one embedding of the test set."""
     from eval_query_subset import embed, occluded_queries, subset_metrics
-    from partial_eval import metrics_of
 
     from mmreidparts.apis import init_model
     from mmreidparts.registry import DATASETS
@@ -293,18 +288,17 @@ def _holistic_and_occluded(config: str, checkpoint: str, occluded: bool,
     samples, names = embed(model, dataset, int(cfg.test_dataloader.get('batch_size', 128)))
     evaluator = cfg.test_evaluator
     evaluator = dict(evaluator[0] if isinstance(evaluator, (list, tuple)) else evaluator)
-    if not occluded:
-        return {'all': metrics_of(evaluator, samples, dataset.metainfo)}
-    metrics = subset_metrics(evaluator, samples, names, occluded_queries(dataset.data_root),
-                             dataset.metainfo)
-    return {'all': metrics['all'], 'occluded': metrics['subset']}
+    subset = occluded_queries(dataset.data_root) if occluded else None
+    metrics = subset_metrics(evaluator, samples, names, subset, dataset.metainfo)
+    return {'all': metrics['all'], 'occluded': metrics['subset']} if occluded else \
+        {'all': metrics['all']}
 
 
-def _entry_figures(entry: dict, checkpoint: str, options: dict, work_dir: str,
+def _entry_figures(entry: dict, checkpoint: str, options: dict,
                    extra_ratios: Sequence[float] = ()) -> Dict[str, dict]:
     """An entry's figures on its queries (``Build.Evaluate``)."""
     return evaluate_queries(entry['Config'], checkpoint, _evaluated_queries(entry), options,
-                            osp.join(work_dir, 'partial_queries'), extra_ratios)
+                            extra_ratios)
 
 
 def _results_of(entry: dict, figures: Dict[str, dict], source: str) -> List[dict]:
@@ -443,7 +437,7 @@ def build_entry(entry: dict, args) -> dict:
                                 meta=dict(zoo_name=name, config=_rel(entry['Config']),
                                           zoo_build=build_meta))
     print(f'[zoo] {name}: published {record["path"]} ({record["size"]} bytes)')
-    figures = _entry_figures(entry, record['path'], test_opts, work_dir)
+    figures = _entry_figures(entry, record['path'], test_opts)
     out = osp.join(work_dir, 'zoo_test_metrics.json')
     _run([sys.executable, 'tools/test.py', entry['Config'], record['path'], '--work-dir',
           osp.join(work_dir, 'zoo_test'), '--out', out] + _cli_options(test_opts),
@@ -496,7 +490,7 @@ def cmd_eval(args, index: Dict[str, dict]) -> int:
                                       timeout=args.timeout, retries=args.retries)
         options = dict(_expand((entry.get('Build') or {}).get('Test Cfg Options'), name),
                        **(args.cfg_options or {}))
-        figures = _entry_figures(entry, path, options, osp.join(args.work_root, name))
+        figures = _entry_figures(entry, path, options)
         print(f'[zoo] {name}: {path} ({origin})')
         _show(name, figures)
         source = 'official weights, converted' if entry_kind(entry) == 'official' else \
@@ -640,7 +634,7 @@ def cmd_compare(args, index: Dict[str, dict]) -> int:
             missing.append(name)
             continue
         options = _expand((entry.get('Build') or {}).get('Test Cfg Options'), name)
-        figures = _entry_figures(entry, path, options, args.out_dir, args.ratios)
+        figures = _entry_figures(entry, path, options, args.ratios)
         _show(name, figures)
         groups.setdefault(_dataset_name(entry), []).append((entry, figures))
         partial = {float(q.split()[-1]): m for q, m in figures.items() if PARTIAL.match(q)}

@@ -20,11 +20,12 @@ Two steps are timed on the same random batch at the config's input size:
 
 The batch holds random images, identity labels in the PK layout of the identity sampler
 (``batch / num_instances`` identities, ``num_instances`` images each) and, for part-based
-heads, random part label maps with ids ``0..K``. Iterations of the steps alternate, so
-that other processes sharing the machine slow them alike. From the median step times the
-report gives the overhead of the full step over the backbone (head, pooling, losses,
-data preprocessor and optimizer step), the same without the optimizer step, and the head
-step's time as a share of the backbone step. Pretrained
+heads, random part label maps with ids ``0..K``; for heads with a region grid (VPM), the
+region boxes of a random top crop (kept ratio drawn in [0.5, 1]) of every image.
+Iterations of the steps alternate, so that other processes sharing the machine slow them
+alike. From the median step times the report gives the overhead of the full step over the
+backbone (head, pooling, losses, data preprocessor and optimizer step), the same without
+the optimizer step, and the head step's time as a share of the backbone step. Pretrained
 weights are not loaded (nothing is downloaded).
 """
 import argparse
@@ -45,6 +46,7 @@ from torch import Tensor, nn
 
 from mmreidparts.registry import MODELS
 from mmreidparts.structures import ReIDDataSample
+from mmreidparts.structures.region_grid import region_boxes_after_crop, side_crop_box
 from mmreidparts.utils import register_all_modules, strip_pretrained
 from mmreidparts.utils.config import read_config
 
@@ -111,11 +113,13 @@ def make_batch(batch_size: int,
                num_classes: int,
                num_parts: Optional[int] = None,
                num_instances: int = 4,
-               seed: int = 0) -> dict:
+               seed: int = 0,
+               region_grid: Optional[Tuple[int, int]] = None) -> dict:
     """A random batch in the data loader's format: uint8 images and data samples.
 
     Each sample has a PK ``gt_label`` and, when ``num_parts`` is given, a random
-    ``gt_part_map`` of the image size with ids ``0..num_parts``.
+    ``gt_part_map`` of the image size with ids ``0..num_parts``; with ``region_grid``,
+    ``region_boxes`` ``[p, 4]`` of a top crop keeping a random ratio in [0.5, 1].
     """
     gen = torch.Generator().manual_seed(seed)
     h, w = size
@@ -127,6 +131,12 @@ def make_batch(batch_size: int,
         sample.set_gt_label(int(labels[i]))
         if num_parts is not None:
             sample.set_gt_part_map(torch.randint(0, num_parts + 1, (h, w), generator=gen))
+        if region_grid is not None:
+            ratio = 0.5 + 0.5 * float(torch.rand(1, generator=gen))
+            boxes = region_boxes_after_crop(region_grid, size,
+                                            side_crop_box(h, w, ratio, 'top'), size)
+            sample.set_field(torch.as_tensor(boxes, dtype=torch.float32), 'region_boxes',
+                             dtype=Tensor)
         samples.append(sample)
     return dict(inputs=inputs, data_samples=samples)
 
@@ -253,7 +263,9 @@ def benchmark(cfg: Config,
     model, optim_wrapper = build_model_and_optimizer(cfg, dev)
     head = model.head
     num_parts = getattr(head, 'num_parts', None)
-    batch = make_batch(batch_size, size, head.num_classes, num_parts, num_instances, seed)
+    region_grid = getattr(head, 'region_grid', None)
+    batch = make_batch(batch_size, size, head.num_classes, num_parts, num_instances, seed,
+                       region_grid)
     times = time_alternating(make_steps(model, optim_wrapper, batch, dev, amp), iters,
                              warmup, dev)
     out = dict(

@@ -2,13 +2,17 @@
 from .body_part_attention_loss import BodyPartAttentionLoss, body_part_attention_loss
 from .center_loss import CenterLoss, center_distance
 from .cross_entropy_loss import CrossEntropyLoss, cross_entropy
-from .part_averaged_triplet_loss import PartAveragedTripletLoss, part_averaged_distance
+from .part_averaged_triplet_loss import (
+    PartAveragedTripletLoss,
+    part_averaged_distance,
+    shared_parts,
+)
 from .triplet_loss import TripletLoss, batch_hard_triplet, pairwise_euclidean
 from .utils import reduce_loss, weight_reduce_loss
 
 __all__ = [
     'BodyPartAttentionLoss', 'body_part_attention_loss', 'PartAveragedTripletLoss',
-    'part_averaged_distance', 'CenterLoss', 'center_distance', 'CrossEntropyLoss',
+    'part_averaged_distance', 'shared_parts', 'CenterLoss', 'center_distance', 'CrossEntropyLoss',
     'cross_entropy', 'TripletLoss', 'batch_hard_triplet', 'pairwise_euclidean', 'reduce_loss',
     'weight_reduce_loss'
 ]

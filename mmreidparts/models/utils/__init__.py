@@ -7,7 +7,7 @@ from .checkpoint import (
     pretrained_source,
 )
 from .embedding import BNNeck, dim_reduction
-from .part_maps import part_visibility, resize_part_labels
+from .part_maps import part_visibility, pixel_logits, resize_part_labels
 from .pooling import (
     GeneralizedMeanPooling,
     GlobalPool,
@@ -26,6 +26,6 @@ __all__ = [
     'check_state_dict_matches', 'extract_state_dict', 'load_backbone_weights',
     'load_checkpoint_file', 'pretrained_source', 'GeneralizedMeanPooling', 'GlobalPool',
     'pool_by_masks', 'weighted_average_pool', 'masked_average_pool', 'part_visibility',
-    'resize_part_labels', 'BNNeck', 'dim_reduction',
+    'resize_part_labels', 'pixel_logits', 'BNNeck', 'dim_reduction',
     'convert_mobilenet_v2', 'convert_resnet', 'detect_layout', 'torchvision_to_mmpretrain'
 ]
