@@ -5,13 +5,24 @@ import time
 import cv2
 import numpy as np
 import pytest
-from conftest import write_image, write_label
 from torch.utils.data import DataLoader
 
 from mmreidparts.datasets import MarketFormatDataset
 from mmreidparts.utils.errors import CorruptFileError
 
 PIPELINE = [dict(type='LoadReIDImage'), dict(type='LoadPartLabel')]
+
+
+def _write(path, array: np.ndarray) -> np.ndarray:
+    """Write an image or a label map (creating its folder); return the array."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    assert cv2.imwrite(str(path), array)
+    return array
+
+
+def write_image(path, h: int = 8, w: int = 4, seed: int = 0) -> np.ndarray:
+    """A small random BGR image."""
+    return _write(path, np.random.RandomState(seed).randint(0, 256, (h, w, 3), np.uint8))
 NAME = '0003_c1s1_000100_00.jpg'
 
 
@@ -19,12 +30,10 @@ def test_duplicate_file_names_across_splits_load_their_own_image_and_label(tmp_p
     root = tmp_path / 'dup'
     images, labels = {}, {}
     for i, split in enumerate(('bounding_box_train', 'query', 'bounding_box_test')):
-        images[split] = np.full((8, 4, 3), 40 + 80 * i, np.uint8)  # a flat grey per split
-        (root / split).mkdir(parents=True)
-        assert cv2.imwrite(str(root / split / NAME), images[split])
-        labels[split] = np.full((8, 4), i + 1, np.uint8)  # another label per split
-        write_label(str(root / 'masks' / 'bpbreid8' / split / NAME.replace('.jpg', '.png')),
-                    labels[split])
+        # a flat grey and another label per split
+        images[split] = _write(root / split / NAME, np.full((8, 4, 3), 40 + 80 * i, np.uint8))
+        labels[split] = _write(root / 'masks' / 'bpbreid8' / split / NAME.replace('.jpg', '.png'),
+                               np.full((8, 4), i + 1, np.uint8))
     data = MarketFormatDataset(str(root), mode='test', pipeline=PIPELINE,
                                part_labels=dict(scheme='bpbreid8'))
     assert len(data) == 2
@@ -43,7 +52,7 @@ def test_duplicate_file_names_across_splits_load_their_own_image_and_label(tmp_p
 def test_extra_files_in_a_split_folder_are_ignored(tmp_path):
     root = tmp_path / 'extra'
     for split in ('bounding_box_train', 'query', 'bounding_box_test'):
-        write_image(str(root / split / NAME))
+        write_image(root / split / NAME)
     train = root / 'bounding_box_train'
     for junk in ('Thumbs.db', '.DS_Store', 'README.txt', 'list.csv'):
         (train / junk).write_bytes(b'not an image')
@@ -53,7 +62,7 @@ def test_extra_files_in_a_split_folder_are_ignored(tmp_path):
     data = MarketFormatDataset(str(root), mode='train')
     assert [data.get_data_info(i)['img_path'] for i in range(len(data))] == [str(train / NAME)]
     # an image whose name carries no identity stops with its name and the expected form
-    write_image(str(train / 'holiday.jpg'))
+    write_image(train / 'holiday.jpg')
     with pytest.raises(ValueError, match="cannot parse the file name 'holiday.jpg'; "
                                          'expected <pid>_c<camera>'):
         MarketFormatDataset(str(root), mode='train')
@@ -64,7 +73,7 @@ def test_a_broken_image_in_a_worker_reaches_the_main_process_by_name(tmp_path):
     names = [f'00{pid:02d}_c1s1_0001{j}0_00.jpg' for pid in range(1, 5) for j in range(2)]
     for split in ('bounding_box_train', 'query', 'bounding_box_test'):
         for k, name in enumerate(names):
-            write_image(str(root / split / name), h=64, w=32, seed=k)
+            write_image(root / split / name, h=64, w=32, seed=k)
     victim = root / 'bounding_box_train' / names[5]
     victim.write_bytes(victim.read_bytes()[:300])  # a truncated JPEG
     data = MarketFormatDataset(str(root), mode='train', pipeline=[dict(type='LoadReIDImage')])
