@@ -6,6 +6,8 @@ schedulers) are available under ``default_scope='mmreidparts'``. Components of
 mmpretrain or mmseg are referenced with their scope prefix, e.g.
 ``type='mmpretrain.ResNet'``.
 """
+import inspect
+
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
@@ -25,7 +27,9 @@ from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
-from mmengine.registry import Registry
+from mmengine.registry import Registry as MMEngineRegistry
+
+from mmreidparts.utils.config import report_unknown_arguments
 
 __all__ = [
     'RUNNERS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS', 'OPTIMIZERS', 'OPTIM_WRAPPERS',
@@ -33,6 +37,24 @@ __all__ = [
     'TRANSFORMS', 'MODELS', 'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'TASK_UTILS',
     'METRICS', 'EVALUATOR', 'VISUALIZERS', 'VISBACKENDS'
 ]
+
+
+
+class Registry(MMEngineRegistry):
+    """mmengine's Registry whose classes name the closest argument for an unknown keyword.
+
+    A class registered here raises :class:`mmreidparts.utils.errors.UnknownArgumentError`
+    (a ``TypeError``) for a config key it does not accept, e.g. ``num_part`` for
+    ``num_parts``, whichever registry builds it (see
+    :func:`mmreidparts.utils.config.report_unknown_arguments`).
+    """
+
+    def _register_module(self, module, module_name=None, force: bool = False) -> None:
+        """Register ``module`` and make its constructor report unknown arguments."""
+        super()._register_module(module, module_name, force)
+        if inspect.isclass(module):
+            report_unknown_arguments(module)
+
 
 RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, locations=['mmreidparts.engine'])
 LOOPS = Registry('loop', parent=MMENGINE_LOOPS, locations=['mmreidparts.engine'])

@@ -1,23 +1,21 @@
 """Helpers shared by tools/train.py and tools/test.py."""
 import os
-import os.path as osp
 from typing import Optional
 
 import torch
 import torch.distributed as dist
 from mmengine.config import Config
 
-from mmreidparts.utils import register_all_modules
+from mmreidparts.utils.config import read_config
 
 
 def load_config(path: str, options: Optional[dict] = None) -> Config:
-    """Read a config file, apply ``--cfg-options`` and register the package's modules."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'config file not found: {path}')
-    cfg = Config.fromfile(path)
-    if options:
-        cfg.merge_from_dict(options)
-    register_all_modules(init_default_scope=False)
+    """Read a config file, apply ``--cfg-options`` and register the package's modules.
+
+    Missing ``_base_`` files and options on keys that do not exist stop with the closest
+    valid name (:func:`mmreidparts.utils.config.read_config`; ``+key=value`` adds a key).
+    """
+    cfg = read_config(path, options)
     cfg.setdefault('default_scope', 'mmreidparts')
     # training checkpoints must load with weights_only=True (see PlainCheckpointHook)
     hooks = list(cfg.get('custom_hooks', None) or [])

@@ -43,6 +43,7 @@ sys.path.insert(0, osp.join(HERE, 'analysis_tools'))
 
 from mmreidparts.registry import MODELS  # noqa: E402
 from mmreidparts.utils import register_all_modules, strip_pretrained  # noqa: E402
+from mmreidparts.utils.config import read_config  # noqa: E402
 from mmreidparts.version import __version__  # noqa: E402
 from mmreidparts.zoo import (  # noqa: E402
     DownloadError,
@@ -118,10 +119,7 @@ def _run(argv: List[str], log: Optional[str] = None) -> float:
 
 def _config(entry: dict, options: dict) -> Config:
     """The entry's config with ``options`` merged."""
-    cfg = Config.fromfile(entry['Config'])
-    if options:
-        cfg.merge_from_dict(options)
-    return cfg
+    return read_config(entry['Config'], options)
 
 
 def _bare_model(cfg: Config) -> torch.nn.Module:
@@ -284,9 +282,7 @@ def _holistic_and_occluded(config: str, checkpoint: str, occluded: bool,
     from mmreidparts.apis import init_model
     from mmreidparts.registry import DATASETS
     register_all_modules()
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = read_config(config, cfg_options)
     model = init_model(cfg, checkpoint)
     dataset = DATASETS.build(copy.deepcopy(cfg.test_dataloader.dataset))
     samples, names = embed(model, dataset, int(cfg.test_dataloader.get('batch_size', 128)))

@@ -19,6 +19,7 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from _common import apply_launcher, finish_distributed, load_config  # noqa: E402
 
 from mmreidparts.utils import load_reid_checkpoint  # noqa: E402
+from mmreidparts.utils.config import config_errors  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -53,14 +54,16 @@ def main() -> None:
     cfg.load_from = None
     cfg.resume = False
     apply_launcher(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg)
+    with config_errors(cfg):
+        runner = Runner.from_cfg(cfg)
     model = runner.model.module if hasattr(runner.model, 'module') else runner.model
     ignore = tuple(cfg.get('test_ignore_prefixes', ()))
     load_reid_checkpoint(model, args.checkpoint, strict=not args.non_strict,
                          ignore_prefixes=ignore)
     runner._has_loaded = True
     try:
-        metrics = runner.test()
+        with config_errors(cfg):
+            metrics = runner.test()
         if args.out and runner.rank == 0:
             with open(args.out, 'w', encoding='utf-8') as f:
                 json.dump({k: float(v) for k, v in metrics.items()}, f, indent=2)

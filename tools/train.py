@@ -18,6 +18,13 @@ from mmengine.runner import Runner
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from _common import apply_launcher, finish_distributed, load_config  # noqa: E402
 
+from mmreidparts.utils import (  # noqa: E402
+    CheckpointError,
+    find_resumable_checkpoint,
+    read_checkpoint,
+)
+from mmreidparts.utils.config import config_errors  # noqa: E402
+
 
 def parse_args() -> argparse.Namespace:
     """Command-line arguments (OpenMMLab conventions)."""
@@ -81,15 +88,43 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
+def resolve_resume(cfg: Config, args: argparse.Namespace) -> None:
+    """Check the checkpoint to resume from; ``--resume auto`` skips unreadable ones.
+
+    ``auto`` takes the newest readable checkpoint of the work dir (the one
+    ``last_checkpoint`` names, else the previous ``epoch_N.pth``), naming every file it
+    skips; it stops when checkpoints exist but none can be read, rather than restart
+    from scratch. An explicit checkpoint that cannot be read stops with its name.
+    """
+    if args.resume is None:
+        return
+    if args.resume != 'auto':
+        read_checkpoint(args.resume)  # CheckpointError naming the file
+        return
+    path, skipped = find_resumable_checkpoint(cfg.work_dir)
+    for bad, why in skipped:
+        print(f'[train] --resume: skipping {bad}: {why}', file=sys.stderr)
+    if path is None and skipped:
+        raise CheckpointError(
+            f'--resume: no readable checkpoint in {cfg.work_dir}; unreadable: ' +
+            '; '.join(bad for bad, _ in skipped) + '. Remove them to train from scratch.')
+    if path is not None:
+        if skipped:
+            print(f'[train] --resume: resuming from {path}', file=sys.stderr)
+        cfg.load_from = path
+
+
 def main() -> None:
     """Build the runner and train."""
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options)
     cfg = merge_args(cfg, args)
+    resolve_resume(cfg, args)
     apply_launcher(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg)
     try:
-        runner.train()
+        with config_errors(cfg):
+            runner = Runner.from_cfg(cfg)
+            runner.train()
     finally:
         finish_distributed()
 

@@ -4,8 +4,11 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=20),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2, save_last=True),
+    # atomic saves: a killed process never leaves a partial checkpoint (docs/faults.md)
+    checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=2, save_last=True),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # a NaN / Inf loss stops the training (action='skip' skips such batches instead)
+    nonfinite_loss=dict(type='NonFiniteLossHook', action='stop'),
 )
 
 env_cfg = dict(

@@ -11,6 +11,7 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmreidparts.registry import MODELS
 from mmreidparts.structures import ReIDDataSample
 from mmreidparts.utils import load_reid_checkpoint, register_all_modules, strip_pretrained
+from mmreidparts.utils.config import apply_options, read_config
 
 ImageType = Union[str, np.ndarray]
 
@@ -26,9 +27,10 @@ def init_model(config: Union[str, Config],
     of the config (``init_cfg``) is skipped when a checkpoint is given.
     """
     register_all_modules()
-    cfg = Config.fromfile(config) if isinstance(config, str) else copy.deepcopy(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    if isinstance(config, str):
+        cfg = read_config(config, cfg_options)
+    else:
+        cfg = apply_options(copy.deepcopy(config), cfg_options)
     model_cfg = copy.deepcopy(cfg.model.to_dict())
     if checkpoint is not None:  # the checkpoint holds every weight: read no pretrained file
         model_cfg = strip_pretrained(model_cfg)

@@ -16,6 +16,16 @@ PART_LABEL_DEFAULTS: Dict[str, Any] = dict(
     scheme='bpbreid8', label_dir='masks', source_scheme=None, suffix='.png', optional=False)
 
 
+def is_image_file(folder: str, name: str, exts: Sequence[str]) -> bool:
+    """Whether ``folder/name`` is an image of the dataset: a visible file with one of ``exts``.
+
+    Hidden files (``.DS_Store``, macOS ``._<name>.jpg`` resource forks) and folders are
+    not images, whatever their name ends with.
+    """
+    return (not name.startswith('.') and name.lower().endswith(tuple(exts))
+            and osp.isfile(osp.join(folder, name)))
+
+
 @DATASETS.register_module()
 class BaseReIDDataset(BaseDataset):
     """A person re-identification split read from a folder of images.
@@ -57,7 +67,7 @@ class BaseReIDDataset(BaseDataset):
 
     SPLIT_DIRS: Dict[str, str] = dict(
         train='bounding_box_train', query='query', gallery='bounding_box_test')
-    IMG_EXTS: Tuple[str, ...] = ('.jpg', '.jpeg', '.png', '.bmp', '.tif')
+    IMG_EXTS: Tuple[str, ...] = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff')
     # {split: (num_images, num_ids)} after dropping junk; None for custom data.
     EXPECTED_COUNTS: Optional[Dict[str, Tuple[int, int]]] = None
     DATASET_NAME: str = 'reid'
@@ -193,7 +203,7 @@ class BaseReIDDataset(BaseDataset):
                 f'expected layout:\n{self.expected_layout()}')
         records = []
         for name in sorted(os.listdir(folder)):
-            if not name.lower().endswith(self.IMG_EXTS):
+            if not is_image_file(folder, name, self.IMG_EXTS):
                 continue
             parsed = self.parse_name(name)
             if parsed is None:

@@ -7,7 +7,7 @@ import numpy as np
 
 from mmreidparts.registry import DATASETS
 
-from .base_reid_dataset import BaseReIDDataset
+from .base_reid_dataset import BaseReIDDataset, is_image_file
 
 
 def list_id_folders(folder: str, dataset: str, img_exts: Tuple[str, ...],
@@ -22,12 +22,14 @@ def list_id_folders(folder: str, dataset: str, img_exts: Tuple[str, ...],
     records = []
     for entry in sorted(os.listdir(folder)):
         path = osp.join(folder, entry)
+        if entry.startswith('.'):
+            continue  # hidden files and folders
         if osp.isdir(path):
             if not entry.isdigit():
                 raise ValueError(f'{dataset}: the identity folder {path} is not named by an '
                                  'integer person id (expected <split folder>/<pid>/<image>)')
             pid = int(entry)
-            names = sorted(n for n in os.listdir(path) if n.lower().endswith(img_exts))
+            names = sorted(n for n in os.listdir(path) if is_image_file(path, n, img_exts))
             records += [dict(img_path=osp.join(path, n), pid=pid, camid=camid) for n in names]
         elif entry.lower().endswith(img_exts):
             prefix = entry.split('_')[0]

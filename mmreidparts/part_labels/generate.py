@@ -13,7 +13,6 @@ import logging
 import multiprocessing as mp
 import os
 import os.path as osp
-import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -21,6 +20,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from mmreidparts.structures.part_schemes import PartScheme, get_part_scheme
+from mmreidparts.utils.fileio import write_bytes_atomic as _write_bytes_atomic
 
 from .backends import (
     IMAGE_EXTENSIONS,
@@ -34,8 +34,6 @@ logger = logging.getLogger('mmreidparts.part_labels')
 
 DEFAULT_SPLITS: Tuple[str, ...] = ('bounding_box_train', 'query', 'bounding_box_test')
 TMP_PREFIX = '.partlabel-'
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 
 def _list_files(folder: str, extensions: Sequence[str]) -> List[str]:
@@ -107,21 +105,8 @@ def write_png_atomic(path: str, labels: np.ndarray) -> None:
 
 
 def write_bytes_atomic(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see either nothing or the whole file."""
-    folder = osp.dirname(path) or '.'
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix='.tmp', dir=folder)
-    try:
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; use the usual file mode
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write ``data`` to ``path`` atomically (temporary files named ``TMP_PREFIX*.tmp``)."""
+    _write_bytes_atomic(path, data, tmp_prefix=TMP_PREFIX)
 
 
 def read_label_map(path: str) -> np.ndarray:

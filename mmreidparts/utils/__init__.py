@@ -1,6 +1,7 @@
 """Utilities: module registration and safe checkpoint loading."""
 from .checkpoint import (
                          check_state_dict_compatible,
+                         find_resumable_checkpoint,
                          load_reid_checkpoint,
                          load_state_dict_file,
                          read_checkpoint,
@@ -9,8 +10,22 @@ from .checkpoint import (
                          training_only_prefixes,
 )
 from .config import strip_pretrained
+from .errors import (
+                     CheckpointError,
+                     ConfigFileError,
+                     ConfigKeyError,
+                     CorruptFileError,
+                     LabelError,
+                     NonFiniteError,
+                     NonFiniteLossError,
+                     ReIDPartsError,
+                     UnknownArgumentError,
+)
 from .setup_env import register_all_modules
 
 __all__ = ['register_all_modules', 'register_checkpoint_safe_globals', 'load_state_dict_file',
-           'read_checkpoint', 'load_reid_checkpoint', 'check_state_dict_compatible',
-           'save_zoo_checkpoint', 'strip_pretrained', 'training_only_prefixes']
+           'load_reid_checkpoint', 'check_state_dict_compatible', 'save_zoo_checkpoint',
+           'strip_pretrained', 'training_only_prefixes', 'read_checkpoint',
+           'find_resumable_checkpoint', 'ReIDPartsError', 'CorruptFileError', 'LabelError',
+           'CheckpointError', 'NonFiniteError', 'NonFiniteLossError', 'UnknownArgumentError',
+           'ConfigKeyError', 'ConfigFileError']

@@ -8,14 +8,18 @@ what else they hold besides tensors (numpy arrays and scalars in ``meta``, the
 :func:`register_checkpoint_safe_globals` allow-lists, so that ``resume`` and
 ``load_from`` work without switching the safety off.
 """
+import os
 import os.path as osp
+import re
 import warnings
 from collections import OrderedDict
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
 import torch.nn as nn
+
+from .errors import CheckpointError
 
 
 def _numpy_globals() -> List[object]:
@@ -34,6 +38,7 @@ def _numpy_globals() -> List[object]:
 
 
 _REGISTERED = False
+_CKPT_NAME = re.compile(r'^(epoch|iter)_(\d+)\.pth$')
 
 
 def register_checkpoint_safe_globals() -> None:
@@ -46,31 +51,45 @@ def register_checkpoint_safe_globals() -> None:
     _REGISTERED = True
 
 
-def read_checkpoint(path: str, map_location: str = 'cpu', encoding: str = 'utf-8') -> Any:
-    """Read any checkpoint file with ``torch.load(weights_only=True)``; errors name the file.
+def read_checkpoint(path: str, map_location: str = 'cpu', encoding: str = 'utf-8') -> dict:
+    """Read a checkpoint file with ``weights_only=True``; a :class:`CheckpointError` if unreadable.
 
-    ``encoding='latin1'`` reads checkpoints pickled by Python 2 (their byte strings, e.g.
-    the data of numpy scalars, are decoded as latin-1, as numpy expects).
+    The error names the file and says why: empty, truncated or corrupt, or holding
+    objects that safe loading refuses. ``encoding='latin1'`` reads checkpoints pickled by
+    Python 2 (their byte strings, e.g. the data of numpy scalars, are decoded as latin-1,
+    as numpy expects).
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'checkpoint file not found: {path}')
+    size = osp.getsize(path)
+    if size == 0:
+        raise CheckpointError(f'cannot read checkpoint {path}: the file is empty (0 bytes), '
+                              'e.g. a save that was interrupted')
     register_checkpoint_safe_globals()
     try:
         with warnings.catch_warnings():
             # torch warns that pickle arguments are ignored with weights_only; the
             # encoding is in fact passed to its restricted unpickler
             warnings.filterwarnings('ignore', message='pickle_load_args only works')
-            return torch.load(path, map_location=map_location, weights_only=True,
+            ckpt = torch.load(path, map_location=map_location, weights_only=True,
                               encoding=encoding)
-    except Exception as e:  # noqa: BLE001 - re-raised with the file name
+    except Exception as e:  # noqa: BLE001 - any decoding failure, re-raised with the name
         text = str(e)
-        reason = next((ln.strip() for ln in text.splitlines() if 'Unsupported global' in ln),
-                      text.splitlines()[0] if text else type(e).__name__)
-        raise RuntimeError(
-            f'cannot read checkpoint {path}: {reason}. Checkpoints are loaded with '
-            'weights_only=True, so a file that needs other pickled objects than tensors and '
-            'plain data is refused; save a plain state_dict (e.g. with '
-            'mmreidparts.utils.save_zoo_checkpoint) from a trusted environment.') from e
+        lines = text.splitlines()
+        unsafe = next((ln.strip() for ln in lines if 'Unsupported global' in ln), None)
+        if unsafe is not None:
+            raise CheckpointError(
+                f'cannot read checkpoint {path}: {unsafe}. Checkpoints are loaded with '
+                'weights_only=True, so a file that needs other pickled objects than tensors '
+                'and plain data is refused; save a plain state_dict (e.g. with '
+                'mmreidparts.utils.save_zoo_checkpoint) from a trusted environment.') from e
+        reason = lines[0] if lines else type(e).__name__
+        raise CheckpointError(f'cannot read checkpoint {path} ({size} bytes): it is '
+                              f'truncated or corrupt ({type(e).__name__}: {reason})') from e
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(f'checkpoint {path} holds a {type(ckpt).__name__}, expected a '
+                              'dict')
+    return ckpt
 
 
 def load_state_dict_file(path: str, map_location: str = 'cpu') -> Tuple[Dict, Dict]:
@@ -80,16 +99,72 @@ def load_state_dict_file(path: str, map_location: str = 'cpu') -> Tuple[Dict, Di
     (same keys, meta JSON-able) and bare state dicts.
     """
     ckpt = read_checkpoint(path, map_location)
-    if not isinstance(ckpt, dict):
-        raise RuntimeError(f'checkpoint {path} holds a {type(ckpt).__name__}, expected a dict')
     if 'state_dict' in ckpt:
         state, meta = ckpt['state_dict'], ckpt.get('meta', {}) or {}
     else:
         state, meta = ckpt, {}
-    if not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise RuntimeError(f'checkpoint {path}: the state dict holds non-tensor values')
+    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                              for k, v in state.items()):
+        raise CheckpointError(f'checkpoint {path}: the state dict holds other entries than '
+                              'named tensors')
+    if not isinstance(meta, dict):
+        raise CheckpointError(f'checkpoint {path}: its meta is a {type(meta).__name__}, '
+                              'expected a dict')
     state = OrderedDict((k[7:] if k.startswith('module.') else k, v) for k, v in state.items())
     return state, meta
+
+
+def _step_of(name: str) -> Optional[Tuple[str, int]]:
+    """``('epoch', 3)`` for ``epoch_3.pth`` (``iter_N.pth`` likewise); None for other names."""
+    match = _CKPT_NAME.match(name)
+    return (match.group(1), int(match.group(2))) if match else None
+
+
+def find_resumable_checkpoint(work_dir: str) -> Tuple[Optional[str], List[Tuple[str, str]]]:
+    """The newest readable training checkpoint of a work dir, and the unreadable ones.
+
+    The file named by ``<work_dir>/last_checkpoint`` comes first, then the ``epoch_N.pth``
+    (or ``iter_N.pth``) files of its folder and of ``work_dir``, newest step first. Each
+    is read with ``weights_only=True`` until one loads as a training checkpoint.
+
+    Returns:
+        ``(path or None, [(path, reason), ...])``: the checkpoint to resume from (None
+        when there is none) and every candidate skipped on the way, with why.
+    """
+    skipped: List[Tuple[str, str]] = []
+    candidates: List[str] = []
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(pointer):
+        with open(pointer, encoding='utf-8', errors='replace') as f:
+            named = f.read().strip()
+        if named and _step_of(osp.basename(named)) is not None:
+            candidates.append(named)
+        else:
+            skipped.append((pointer, f'it names {named!r}, not a checkpoint file'))
+    folders = [osp.dirname(c) for c in candidates] + [work_dir]
+    kind = _step_of(osp.basename(candidates[0]))[0] if candidates else 'epoch'
+    found = set()
+    for folder in dict.fromkeys(osp.abspath(f) for f in folders if osp.isdir(f)):
+        for name in os.listdir(folder):
+            step = _step_of(name)
+            if step is not None:
+                found.add((step[0] != kind, -step[1], osp.join(folder, name)))
+    known = {osp.abspath(c) for c in candidates}
+    candidates += [p for _, _, p in sorted(found) if osp.abspath(p) not in known]
+    for path in candidates:
+        if not osp.isfile(path):
+            skipped.append((path, 'the file does not exist'))
+            continue
+        try:
+            ckpt = read_checkpoint(path)
+        except CheckpointError as err:
+            skipped.append((path, str(err)))
+            continue
+        if not isinstance(ckpt.get('state_dict'), dict) or 'meta' not in ckpt:
+            skipped.append((path, 'it is not a training checkpoint (no state_dict and meta)'))
+            continue
+        return path, skipped
+    return None, skipped
 
 
 def check_state_dict_compatible(model: nn.Module, state: Dict[str, torch.Tensor],

@@ -58,7 +58,8 @@ def test_end_to_end_matches_functional(as_dict):
     metric = ReIDMetric(chunk_size=2)
     out = _run(metric, samples, as_dict=as_dict)
     ref = _expected(samples, max_rank=10)
-    assert set(out) == {f'reid/{k}' for k in ('rank1', 'rank5', 'rank10', 'mAP', 'mINP')}
+    assert set(out) == {f'reid/{k}' for k in ('rank1', 'rank5', 'rank10', 'mAP', 'mINP',
+                                                'no_common_queries')}
     assert out['reid/rank1'] == pytest.approx(100 * ref.cmc[0].item())
     assert out['reid/rank5'] == pytest.approx(100 * ref.cmc[4].item())
     assert out['reid/mAP'] == pytest.approx(100 * ref.mAP)
@@ -77,7 +78,8 @@ def test_hand_made_samples_in_percent():
                make(2.0, 1, 1, False)]
     out = _run(ReIDMetric(prefix='test'), samples)
     assert out == pytest.approx({'test/rank1': 0.0, 'test/rank5': 100.0,
-                                 'test/rank10': 100.0, 'test/mAP': 50.0, 'test/mINP': 50.0})
+                                 'test/rank10': 100.0, 'test/mAP': 50.0, 'test/mINP': 50.0,
+                                 'test/no_common_queries': 0})
 
 
 def test_built_from_registry_with_options():

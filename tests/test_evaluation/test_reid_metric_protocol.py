@@ -1,10 +1,10 @@
 """ReIDMetric: the protocol taken from the dataset's metainfo, and samples freed when stacked."""
-import logging
 import weakref
 from typing import List
 
 import pytest
 import torch
+from _log_records import LogRecords
 from mmengine.logging import MMLogger
 
 from mmreidparts.evaluation import ReIDMetric
@@ -27,25 +27,16 @@ def _hand_made() -> List[ReIDDataSample]:
 # Under 'market' the gallery image of the query's id and camera is ignored: the only match
 # is at rank 2 (AP 1/2, mINP 1/2). Under 'all' it counts: matches at ranks 1 and 3,
 # AP = (1/1 + 2/3) / 2 = 5/6, mINP = 2/3.
-MARKET = {'rank1': 0.0, 'rank5': 100.0, 'rank10': 100.0, 'mAP': 50.0, 'mINP': 50.0}
-ALL = {'rank1': 100.0, 'rank5': 100.0, 'rank10': 100.0, 'mAP': 500 / 6, 'mINP': 200 / 3}
-
-
-class _Records(logging.Handler):
-    """Keeps the messages of the records it handles."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.WARNING)
-        self.messages: List[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+MARKET = {'rank1': 0.0, 'rank5': 100.0, 'rank10': 100.0, 'mAP': 50.0, 'mINP': 50.0,
+          'no_common_queries': 0}
+ALL = {'rank1': 100.0, 'rank5': 100.0, 'rank10': 100.0, 'mAP': 500 / 6, 'mINP': 200 / 3,
+       'no_common_queries': 0}
 
 
 @pytest.fixture
 def warnings_logged():
     """Warning messages of the current MMLogger during the test."""
-    handler = _Records()
+    handler = LogRecords()
     logger = MMLogger.get_current_instance()
     logger.addHandler(handler)
     yield handler.messages
@@ -128,6 +119,7 @@ def test_compute_metrics_empties_the_list_only_when_asked():
     assert len(results) == 4  # a caller may evaluate the same results again
     # the query against g2 alone (pid 1, other camera): the match is at rank 1
     assert metric.compute_metrics([results[0], results[3]]) == pytest.approx(
-        {'rank1': 100.0, 'rank5': 100.0, 'rank10': 100.0, 'mAP': 100.0, 'mINP': 100.0})
+        {'rank1': 100.0, 'rank5': 100.0, 'rank10': 100.0, 'mAP': 100.0, 'mINP': 100.0,
+         'no_common_queries': 0})
     assert metric.compute_metrics(results, release=True) == pytest.approx(MARKET)
     assert results == []

@@ -57,3 +57,29 @@ def test_checkpoint_of_another_model_is_refused(tiny_synthetic, tmp_path):
                     ['model.head.num_classes=9'], check=False)
     assert proc.returncode != 0
     assert 'epoch_1.pth' in proc.stderr and 'head.classifier.weight' in proc.stderr
+
+
+def test_typo_in_a_component_key_names_the_closest_argument(tiny_synthetic, tmp_path):
+    # '+' passes the option check: the key reaches the head, as a typo in a config file would
+    proc = _train(TINY_CFG, tiny_synthetic, tmp_path, '+model.head.num_clases=3')
+    assert proc.returncode != 0
+    assert ("UnknownArgumentError: BNNeckHead got an unknown argument 'num_clases'; did you "
+            "mean 'num_classes'?") in proc.stderr
+    assert '(in the config: model.head.num_clases)' in proc.stderr
+
+
+def test_cfg_option_on_a_missing_key_names_the_closest_key(tiny_synthetic, tmp_path):
+    proc = _train(TINY_CFG, tiny_synthetic, tmp_path, 'train_cfg.max_epoch=1')
+    assert proc.returncode != 0
+    assert ("the key 'train_cfg.max_epoch' does not exist in the config (train_cfg has no "
+            "'max_epoch'); did you mean 'train_cfg.max_epochs'?") in proc.stderr
+
+
+def test_missing_base_file_names_the_config_and_the_closest_file(tmp_path):
+    cfg = tmp_path / 'typo_cfg.py'
+    missing = TINY_CFG.replace('tiny_bot.py', 'tiny_bto.py')
+    cfg.write_text(f"_base_ = ['{missing}']\n")
+    proc = run_tool(['tools/test.py', str(cfg), 'none.pth'], check=False)
+    assert proc.returncode != 0
+    assert f"ConfigFileError: {cfg}: the _base_ file '{missing}' does not exist" in proc.stderr
+    assert 'tiny_bot.py' in proc.stderr.splitlines()[-1]  # the closest file that exists

@@ -59,6 +59,7 @@ from mmreidparts.registry import MODELS
 from mmreidparts.structures import ReIDDataSample
 from mmreidparts.structures.region_grid import region_boxes_after_crop, side_crop_box
 from mmreidparts.utils import register_all_modules, strip_pretrained
+from mmreidparts.utils.config import read_config
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -410,9 +411,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.device and args.device.startswith('cuda') and not torch.cuda.is_available():
         sys.exit(f'--device {args.device}: CUDA is not available on this machine')
     register_all_modules()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = read_config(args.config, args.cfg_options)
     before = os.getloadavg()
     res = benchmark(cfg, args.batch_size, args.iters, args.warmup, args.device, args.amp,
                     args.seed)

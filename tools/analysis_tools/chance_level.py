@@ -10,11 +10,12 @@ import json
 
 import numpy as np
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 from mmreidparts.evaluation.functional import rank_metrics
 from mmreidparts.registry import DATASETS
 from mmreidparts.utils import register_all_modules
+from mmreidparts.utils.config import read_config
 
 
 def main() -> None:
@@ -27,9 +28,7 @@ def main() -> None:
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
     register_all_modules()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = read_config(args.config, args.cfg_options)
     ds_cfg = dict(cfg.test_dataloader.dataset)
     ds_cfg['pipeline'] = []
     dataset = DATASETS.build(ds_cfg)

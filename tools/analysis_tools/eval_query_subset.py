@@ -21,12 +21,13 @@ import sys
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from prettytable import PrettyTable
 from torch import nn
 
 from mmreidparts.registry import DATASETS, METRICS
 from mmreidparts.utils import register_all_modules
+from mmreidparts.utils.config import read_config
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from part_iou import build_model, iter_batches  # noqa: E402
@@ -107,9 +108,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if not osp.isfile(path):
             sys.exit(f'{what} file not found: {path}')
     register_all_modules()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = read_config(args.config, args.cfg_options)
     device = torch.device(args.device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     model = build_model(cfg, args.checkpoint, device)
     ds_cfg = copy.deepcopy(cfg.test_dataloader.dataset)

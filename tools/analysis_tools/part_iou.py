@@ -37,6 +37,7 @@ from mmreidparts.models.utils import resize_part_labels
 from mmreidparts.registry import DATASETS
 from mmreidparts.structures import get_part_scheme
 from mmreidparts.utils import register_all_modules
+from mmreidparts.utils.config import read_config
 
 IGNORE_INDEX = 255
 SPLITS = ('query', 'gallery', 'train')
@@ -202,9 +203,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if not osp.isfile(path):
             sys.exit(f'{what} file not found: {path}')
     register_all_modules()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = read_config(args.config, args.cfg_options)
     device = torch.device(args.device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     model = build_model(cfg, args.checkpoint, device)
     head = model.head

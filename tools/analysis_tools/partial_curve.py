@@ -47,6 +47,7 @@ from mmreidparts.structures.region_grid import (
     side_crop_box,
 )
 from mmreidparts.utils import register_all_modules
+from mmreidparts.utils.config import read_config
 
 DEFAULT_RATIOS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
@@ -168,9 +169,7 @@ def visibility_stats(samples: Sequence, grid: Tuple[int, int], ratio: float,
 def load_model(config: str, checkpoint: str,
                args: argparse.Namespace) -> Tuple[Config, nn.Module]:
     """The config (with the command line's overrides) and its model with the checkpoint."""
-    cfg = Config.fromfile(config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = read_config(config, args.cfg_options)
     if args.data_root:
         cfg.test_dataloader.dataset.data_root = args.data_root
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')

@@ -33,6 +33,7 @@ from mmreidparts.datasets.transforms import LoadPartLabel
 from mmreidparts.part_labels.visualize import overlay
 from mmreidparts.registry import MODELS
 from mmreidparts.utils import load_reid_checkpoint, register_all_modules
+from mmreidparts.utils.config import read_config
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -208,9 +209,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config file not found: {args.config}')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = read_config(args.config, args.cfg_options)
     register_all_modules(init_default_scope=True)
     model = MODELS.build(cfg.model)
     load_reid_checkpoint(model, args.checkpoint)

@@ -15,12 +15,13 @@ from typing import List
 import cv2
 import numpy as np
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 from mmreidparts.apis import inference_model, init_model
 from mmreidparts.evaluation.functional import part_distance
 from mmreidparts.registry import DATASETS
 from mmreidparts.utils import register_all_modules
+from mmreidparts.utils.config import read_config
 from mmreidparts.visualization import draw_ranked_list
 
 
@@ -50,9 +51,7 @@ def main() -> None:
     """Embed the test set, rank a few queries and save the sheet."""
     args = parse_args()
     register_all_modules()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = read_config(args.config, args.cfg_options)
     model = init_model(cfg, args.checkpoint)
     ds_cfg = dict(cfg.test_dataloader.dataset)
     ds_cfg['pipeline'] = []

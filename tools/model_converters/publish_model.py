@@ -19,11 +19,10 @@ import os.path as osp
 import sys
 from typing import Optional, Sequence
 
-from mmengine.config import Config
-
 from mmreidparts.models.reid.reid_model import AUX_HEADS_PREFIX
 from mmreidparts.registry import MODELS
 from mmreidparts.utils import register_all_modules, strip_pretrained
+from mmreidparts.utils.config import read_config
 from mmreidparts.zoo import publish_checkpoint
 
 
@@ -49,7 +48,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     model = None
     if args.config:
         register_all_modules()
-        cfg = Config.fromfile(args.config)
+        cfg = read_config(args.config)
         model = MODELS.build(strip_pretrained(copy.deepcopy(cfg.model.to_dict())))
     out_dir = osp.dirname(osp.abspath(args.dst))
     name = osp.splitext(osp.basename(args.dst))[0]

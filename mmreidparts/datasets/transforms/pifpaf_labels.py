@@ -15,6 +15,7 @@ from mmreidparts.structures.pifpaf import (
     pifpaf_grouping,
     resolve_pifpaf_scheme,
 )
+from mmreidparts.utils.errors import CorruptFileError, LabelError
 
 IGNORE_INDEX = 255
 # File name suffixes of the releases, tried in this order after the image stem.
@@ -50,19 +51,34 @@ def pifpaf_candidates(img_path: str,
 
 
 def read_pifpaf_fields(path: str) -> np.ndarray:
-    """Read a ``[36, h, w]`` float field file, with an error naming the file and the shape."""
+    """Read a ``[36, h, w]`` float field file, with an error naming the file and the shape.
+
+    An unreadable file raises :class:`CorruptFileError`; an array of another shape or
+    type, or holding NaN or Inf, raises :class:`LabelError`.
+    """
+    if osp.isfile(path) and osp.getsize(path) == 0:
+        raise CorruptFileError(f'PifPaf field file {path} is empty (0 bytes)')
     try:
         fields = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as err:
-        raise ValueError(f'cannot read the PifPaf field file {path}: {err}') from None
-    if fields.ndim != 3 or fields.shape[0] != NUM_PIFPAF_FIELDS:
-        raise ValueError(f'PifPaf field file {path} holds an array of shape '
-                         f'{list(fields.shape)}; expected [{NUM_PIFPAF_FIELDS}, h, w] '
-                         '(17 keypoint + 19 connection confidence fields, channels first)')
+    except FileNotFoundError:
+        raise
+    except Exception as err:  # noqa: BLE001 - any decoding failure, named
+        raise CorruptFileError(f'cannot read the PifPaf field file {path}: '
+                               f'{type(err).__name__}: {err}') from None
+    if not isinstance(fields, np.ndarray) or fields.ndim != 3 or \
+            fields.shape[0] != NUM_PIFPAF_FIELDS or 0 in fields.shape:
+        shape = list(fields.shape) if isinstance(fields, np.ndarray) else type(fields).__name__
+        raise LabelError(f'PifPaf field file {path} holds an array of shape {shape}; '
+                         f'expected [{NUM_PIFPAF_FIELDS}, h, w] (17 keypoint + 19 connection '
+                         'confidence fields, channels first)')
     if fields.dtype.kind not in 'fiub':
-        raise ValueError(f'PifPaf field file {path} has dtype {fields.dtype}; expected '
+        raise LabelError(f'PifPaf field file {path} has dtype {fields.dtype}; expected '
                          'float confidences in [0, 1]')
-    return fields.astype(np.float32, copy=False)
+    fields = fields.astype(np.float32, copy=False)
+    if not np.isfinite(fields).all():
+        raise LabelError(f'PifPaf field file {path} holds NaN or Inf; expected float '
+                         'confidences in [0, 1]')
+    return fields
 
 
 def resize_maps(maps: np.ndarray, height: int, width: int, interpolation: str) -> np.ndarray:

@@ -22,19 +22,33 @@ The prepared gallery takes about the memory of the gallery embeddings. The expan
 euclidean form has the usual float32 cancellation for nearly equal rows (an absolute
 error of about ``1e-7 |e|^2`` on ``d^2``); where it rounds ``d^2`` below zero the pair is
 recomputed directly instead of returning nan.
+
+NaN or Inf embeddings or visibility are refused (:func:`check_embeddings`, one reduction
+pass over the inputs) with an error naming the rows, so that a diverged model is never
+ranked.
 """
-from typing import Optional
+from typing import Optional, Sequence
 
 import torch
 import torch.nn.functional as F
+
+from mmreidparts.utils.errors import NonFiniteError
 
 METRICS = ('euclidean', 'cosine')
 # Rows of the gallery prepared at a time (bounds the temporaries of the preparation).
 _PREPARE_BLOCK = 8192
 
 
-def check_embeddings(emb: torch.Tensor, vis: torch.Tensor, name: str) -> None:
-    """Raise a ValueError unless ``emb`` is ``[N, P, D]`` and ``vis`` is ``[N, P]`` >= 0."""
+def check_embeddings(emb: torch.Tensor,
+                     vis: torch.Tensor,
+                     name: str,
+                     paths: Optional[Sequence[Optional[str]]] = None,
+                     finite: bool = True) -> None:
+    """Raise a ValueError unless ``emb`` is ``[N, P, D]`` and ``vis`` is ``[N, P]`` >= 0.
+
+    With ``finite``, NaN or Inf in either raises :class:`NonFiniteError` naming how many
+    rows hold them and the first few (their ``paths`` when given, else their indices).
+    """
     if not isinstance(emb, torch.Tensor) or emb.dim() != 3:
         shape = tuple(emb.shape) if isinstance(emb, torch.Tensor) else type(emb).__name__
         raise ValueError(f'{name} embeddings must be a [N, P, D] tensor, got {shape}')
@@ -44,9 +58,43 @@ def check_embeddings(emb: torch.Tensor, vis: torch.Tensor, name: str) -> None:
         shape = tuple(vis.shape) if isinstance(vis, torch.Tensor) else type(vis).__name__
         raise ValueError(f'{name} visibility must be [N, P] = {tuple(emb.shape[:2])} to '
                          f'match the embeddings, got {shape}')
+    if finite:
+        for what, values in (('embeddings', emb), ('visibility', vis)):
+            rows = nonfinite_rows(values)
+            if rows.numel():
+                raise NonFiniteError(
+                    f'{name} {what} hold NaN or Inf for {rows.numel()} of {emb.shape[0]} '
+                    f'images, e.g. {_name_rows(rows, paths)}; the model diverged or these '
+                    'inputs are broken, so no figure would be meaningful')
     if vis.numel() and bool((vis < 0).any()):
         raise ValueError(f'{name} visibility must be >= 0 (a weight in [0, 1]), got '
                          f'min {vis.min().item()}')
+
+
+def nonfinite_rows(x: torch.Tensor) -> torch.Tensor:
+    """Indices ``[n]`` of the rows (first dimension) of ``x`` holding NaN or Inf.
+
+    One reduction pass over ``x`` without a temporary of its size: a row whose sum is not
+    finite holds a NaN or an Inf, or overflowed, which the exact check on those rows alone
+    tells apart.
+    """
+    if x.numel() == 0:
+        return torch.zeros(0, dtype=torch.long)
+    dims = tuple(range(1, x.dim()))
+    sums = x.sum(dim=dims) if dims else x  # [N]
+    suspects = torch.nonzero(~torch.isfinite(sums))[:, 0]
+    if suspects.numel() == 0 or not dims:
+        return suspects.cpu()
+    exact = ~torch.isfinite(x[suspects]).flatten(1).all(1)
+    return suspects[exact].cpu()
+
+
+def _name_rows(rows: torch.Tensor, paths: Optional[Sequence[Optional[str]]],
+               limit: int = 3) -> str:
+    """The first ``limit`` of ``rows`` as paths (when known) or ``row i``."""
+    first = rows[:limit].tolist()
+    names = [str(paths[i]) if paths is not None and paths[i] else f'row {i}' for i in first]
+    return ', '.join(names) + (', ...' if rows.numel() > limit else '')
 
 
 def _check_metric(metric: str) -> None:
@@ -198,11 +246,19 @@ def part_distance(q_emb: torch.Tensor,
     return operand_distance(q_op, q_vis, g_op, g_vis, metric)
 
 
-def check_pair(q_emb: torch.Tensor, q_vis: torch.Tensor, g_emb: torch.Tensor,
-               g_vis: torch.Tensor) -> None:
-    """Raise a ValueError unless query and gallery embeddings have matching P and D."""
-    check_embeddings(q_emb, q_vis, 'query')
-    check_embeddings(g_emb, g_vis, 'gallery')
+def check_pair(q_emb: torch.Tensor,
+               q_vis: torch.Tensor,
+               g_emb: torch.Tensor,
+               g_vis: torch.Tensor,
+               q_paths: Optional[Sequence[Optional[str]]] = None,
+               g_paths: Optional[Sequence[Optional[str]]] = None,
+               finite: bool = True) -> None:
+    """Raise a ValueError unless query and gallery embeddings are valid and match in P, D.
+
+    See :func:`check_embeddings` for ``finite`` and the ``paths`` named in its errors.
+    """
+    check_embeddings(q_emb, q_vis, 'query', q_paths, finite)
+    check_embeddings(g_emb, g_vis, 'gallery', g_paths, finite)
     if q_emb.shape[1:] != g_emb.shape[1:]:
         raise ValueError('query and gallery embeddings must have the same [P, D], got '
                          f'query {tuple(q_emb.shape[1:])} and gallery '

@@ -64,6 +64,11 @@ class RankMetrics(NamedTuple):
     mINP: float
     num_valid: int
     num_skipped: int
+    # Filled by the part-distance evaluation (part_rank_metrics), defaults elsewhere:
+    no_common: Optional[torch.Tensor] = None  # [Q] bool: no part visible in common with
+    # any gallery image (every distance +inf, so the query is ranked in gallery order)
+    num_no_common: int = 0  # valid queries among them (they count in the figures)
+    common: Optional['RankMetrics'] = None  # the figures without them (None if there are none)
 
 
 def as_id_tensor(values: ArrayLike, name: str) -> torch.Tensor:

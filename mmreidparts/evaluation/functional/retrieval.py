@@ -1,6 +1,6 @@
 """Streaming evaluation: part distances of query chunks go straight into the ranking."""
 import time
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 import torch
 
@@ -33,7 +33,10 @@ def part_rank_metrics(q_emb: torch.Tensor,
                       num_repeats: int = 10,
                       seed: int = 0,
                       chunk_size: Optional[int] = None,
-                      timings: Optional[Dict[str, float]] = None) -> ranking.RankMetrics:
+                      timings: Optional[Dict[str, float]] = None,
+                      q_paths: Optional[Sequence[Optional[str]]] = None,
+                      g_paths: Optional[Sequence[Optional[str]]] = None,
+                      check_finite: bool = True) -> ranking.RankMetrics:
     """Rank every query against the gallery by the visibility-weighted part distance.
 
     The gallery operand is prepared once (about the size of the gallery embeddings);
@@ -50,11 +53,18 @@ def part_rank_metrics(q_emb: torch.Tensor,
             (:func:`auto_chunk_size`).
         timings: optional dict; seconds spent are added under ``'distance'`` (gallery
             preparation included) and ``'ranking'``.
+        q_paths, g_paths: image paths of the rows, named in the error about NaN or Inf.
+        check_finite: raise :class:`NonFiniteError` when an embedding or a visibility is
+            NaN or Inf (one pass over the inputs); False for inputs checked already.
 
     Returns:
-        :class:`RankMetrics` over all queries.
+        :class:`RankMetrics` over all queries, with ``no_common`` (queries that share
+        no visible part with any gallery image: every distance is ``+inf`` and they are
+        ranked in gallery order), ``num_no_common`` (those among the valid queries, which
+        count in the figures) and ``common`` (the figures without them, None when there
+        are none).
     """
-    check_pair(q_emb, q_vis, g_emb, g_vis)
+    check_pair(q_emb, q_vis, g_emb, g_vis, q_paths, g_paths, finite=check_finite)
     ranking.check_protocol(protocol)
     q_pids = ranking.as_id_tensor(q_pids, 'q_pids')
     q_camids = ranking.as_id_tensor(q_camids, 'q_camids')
@@ -102,4 +112,12 @@ def part_rank_metrics(q_emb: torch.Tensor,
             ranking.rank_queries(dist, q_pids[start:stop], q_camids[start:stop], gallery,
                                  max_rank, protocol, num_repeats, seed, query_offset=start))
         timings['ranking'] += time.perf_counter() - toc
-    return ranking.summarize(ranking.cat_ranks(blocks))
+    ranks = ranking.cat_ranks(blocks)
+    # nothing in common with any gallery image: no part visible on both sides  # [Q]
+    no_common = ~((q_vis > 0) & (g_vis > 0).any(0)[None]).any(1).cpu()
+    counted = no_common & ranks.valid
+    num_no_common = int(counted.sum())
+    common = ranking.summarize(ranks._replace(valid=ranks.valid & ~counted)) \
+        if num_no_common else None
+    return ranking.summarize(ranks)._replace(no_common=no_common,
+                                             num_no_common=num_no_common, common=common)

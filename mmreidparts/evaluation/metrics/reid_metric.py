@@ -58,7 +58,10 @@ class ReIDMetric(BaseMetric):
         collect_dir: shared folder for cpu collection (a temporary one when None).
 
     Returns of ``compute_metrics``: ``rank{k}`` for k in ``topk``, ``mAP``, ``mINP`` in
-    percent.
+    percent, and ``no_common_queries``: the ranked queries that share no visible
+    embedding with any gallery image (ranked in gallery order, counted in the figures;
+    the table adds a row without them). NaN or Inf embeddings or visibility stop the
+    evaluation with :class:`mmreidparts.utils.errors.NonFiniteError` naming the images.
     """
 
     default_prefix: Optional[str] = 'reid'
@@ -143,6 +146,7 @@ class ReIDMetric(BaseMetric):
                     pid=int(sample['pid']),
                     camid=int(sample['camid']),
                     is_query=bool(sample['is_query']),
+                    img_path=sample.get('img_path'),
                     embedding_names=tuple(names) if names is not None else None))
 
     def resolve_protocol(self) -> str:
@@ -258,6 +262,9 @@ class ReIDMetric(BaseMetric):
             raise ValueError("ReIDMetric: query and gallery 'embeddings' must have the same "
                              f'[P, D], got query {q_shape} and gallery {g_shape}')
         names = results[is_query.index(True)]['embedding_names']
+        paths = [r.get('img_path') for r in results]
+        q_paths = [p for p, q in zip(paths, is_query) if q]
+        g_paths = [p for p, q in zip(paths, is_query) if not q]
         (q_emb, q_vis, q_pids, q_camids), (g_emb, g_vis, g_pids, g_camids) = self._stack(
             results, is_query, release)
         num_parts = q_emb.shape[1]
@@ -271,7 +278,8 @@ class ReIDMetric(BaseMetric):
             return part_rank_metrics(
                 q_emb[:, sel], q_vis[:, sel], q_pids, q_camids, g_emb[:, sel], g_vis[:, sel],
                 g_pids, g_camids, metric=self.metric, normalize=self.normalize,
-                chunk_size=self.chunk_size, **common)
+                chunk_size=self.chunk_size, q_paths=q_paths, g_paths=g_paths,
+                check_finite=part is None, **common)
 
         result = rank()
         if result.num_valid == 0:
@@ -280,8 +288,17 @@ class ReIDMetric(BaseMetric):
         if result.num_skipped:
             logger.warning(f'ReIDMetric: {result.num_skipped} of {num_q} queries have '
                            'no valid gallery match and were skipped')
+        if result.num_no_common:
+            logger.warning(
+                f'ReIDMetric: {result.num_no_common} of {result.num_valid} ranked queries '
+                'share no visible embedding with any gallery image: all their distances are '
+                '+inf, so they are ranked in gallery order; see the "no common part" column '
+                'and the row without them')
         rows = [('all', result)]
+        if result.common is not None:
+            rows.append(('all, common part only', result.common))
         metrics = self._named(result)
+        metrics['no_common_queries'] = result.num_no_common
         if self.rerank is not None:
             dist = dict(metric=self.metric, normalize=self.normalize)
             reranked = k_reciprocal_rerank(
@@ -314,10 +331,11 @@ class ReIDMetric(BaseMetric):
         """A prettytable of the results, one row per evaluation."""
         table = PrettyTable()
         table.field_names = ['embeddings'] + [f'rank-{k}' for k in self.topk] + \
-            ['mAP', 'mINP', 'queries']
+            ['mAP', 'mINP', 'queries', 'no common part']
         for name, res in rows:
             named = self._named(res)
             table.add_row([name] + [f'{named[f"rank{k}"]:.2f}' for k in self.topk] +
                           [f'{named["mAP"]:.2f}', f'{named["mINP"]:.2f}',
-                           f'{res.num_valid} (+{res.num_skipped} skipped)'])
+                           f'{res.num_valid} (+{res.num_skipped} skipped)',
+                           res.num_no_common])
         return table.get_string()

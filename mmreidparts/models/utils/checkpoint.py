@@ -13,6 +13,9 @@ from typing import Dict, Mapping, Optional, Union
 import torch
 from torch import Tensor, nn
 
+from mmreidparts.utils.checkpoint import read_checkpoint
+from mmreidparts.utils.errors import CheckpointError
+
 from .torchvision_converter import detect_layout, few_keys, torchvision_to_mmpretrain
 
 PathOrUrl = Union[str, os.PathLike]
@@ -26,15 +29,13 @@ def _is_url(source: str) -> bool:
 def load_checkpoint_file(source: PathOrUrl, map_location: str = 'cpu') -> Mapping:
     """Read a checkpoint from a local file or an http(s) URL with ``weights_only=True``."""
     source = os.fspath(source)
+    if not _is_url(source):
+        return read_checkpoint(source, map_location)
     try:
-        if _is_url(source):
-            return torch.hub.load_state_dict_from_url(
-                source, map_location=map_location, weights_only=True)
-        if not os.path.isfile(source):
-            raise FileNotFoundError(f'checkpoint file not found: {source}')
-        return torch.load(source, map_location=map_location, weights_only=True)
+        return torch.hub.load_state_dict_from_url(
+            source, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        raise ValueError(
+        raise CheckpointError(
             f'{source}: cannot be read with weights_only=True; a checkpoint must hold only '
             f'tensors and plain Python containers (a plain state_dict): {err}') from err
 
