@@ -1,4 +1,12 @@
 """Model utilities: pooling, safe weight loading and torchvision key conversion."""
+from .bilinear_pooling import (
+    BilinearPooling,
+    CompactBilinearPooling,
+    bilinear_pool,
+    count_sketch_matrix,
+    sketch_hashes,
+    tensor_sketch,
+)
 from .checkpoint import (
     check_state_dict_matches,
     extract_state_dict,
@@ -23,6 +31,8 @@ from .torchvision_converter import (
 )
 
 __all__ = [
+    'BilinearPooling', 'CompactBilinearPooling', 'bilinear_pool', 'count_sketch_matrix',
+    'sketch_hashes', 'tensor_sketch',
     'check_state_dict_matches', 'extract_state_dict', 'load_backbone_weights',
     'load_checkpoint_file', 'pretrained_source', 'GeneralizedMeanPooling', 'GlobalPool',
     'pool_by_masks', 'weighted_average_pool', 'masked_average_pool', 'part_visibility',
