@@ -12,9 +12,11 @@ from .checkpoint import (
     extract_state_dict,
     load_backbone_weights,
     load_checkpoint_file,
+    load_converted_weights,
     pretrained_source,
 )
-from .embedding import BNNeck, dim_reduction
+from .embedding import BNNeck, conv_bn_embedding, dim_reduction
+from .input_norm import InputNorm
 from .part_maps import part_visibility, resize_part_labels
 from .pooling import (
     GeneralizedMeanPooling,
@@ -34,8 +36,9 @@ __all__ = [
     'BilinearPooling', 'CompactBilinearPooling', 'bilinear_pool', 'count_sketch_matrix',
     'sketch_hashes', 'tensor_sketch',
     'check_state_dict_matches', 'extract_state_dict', 'load_backbone_weights',
+    'load_converted_weights',
     'load_checkpoint_file', 'pretrained_source', 'GeneralizedMeanPooling', 'GlobalPool',
     'pool_by_masks', 'weighted_average_pool', 'masked_average_pool', 'part_visibility',
-    'resize_part_labels', 'BNNeck', 'dim_reduction',
+    'resize_part_labels', 'BNNeck', 'dim_reduction', 'conv_bn_embedding', 'InputNorm',
     'convert_mobilenet_v2', 'convert_resnet', 'detect_layout', 'torchvision_to_mmpretrain'
 ]
