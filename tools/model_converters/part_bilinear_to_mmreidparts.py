@@ -1,4 +1,4 @@
-"""Convert part-aligned bilinear weights (the release, BVLC GoogLeNet, CMU OpenPose) for mmreidparts.
+"""Convert part-aligned bilinear weights (release, BVLC GoogLeNet, CMU OpenPose) for mmreidparts.
 
     python tools/model_converters/part_bilinear_to_mmreidparts.py SRC DST \\
         [--kind auto|release|googlenet|openpose] [--sketch-dim D] [--args-json FILE] \\

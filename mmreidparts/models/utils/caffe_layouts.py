@@ -209,6 +209,9 @@ def release_to_mmreidparts(checkpoint: Mapping,
                 out[f'{embed}.bn.{param}'] = value
             else:
                 out[f'backbone.{stream}.{key}'] = value
+    for embed in ('head.app_embed.bn', 'head.part_embed.bn'):
+        if f'{embed}.running_mean' in out:  # torch 0.4 BatchNorm kept no counter
+            out.setdefault(f'{embed}.num_batches_tracked', torch.tensor(0, dtype=torch.long))
     for name in ('head.app_embed.conv.weight', 'head.part_embed.conv.weight'):
         if name not in out:
             raise KeyError(f'{source}: the release checkpoint has no '
