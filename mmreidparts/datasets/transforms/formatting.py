@@ -24,7 +24,9 @@ class PackReIDInputs(BaseTransform):
       region id of every pixel);
     - ``region_visibility``: ``[p]`` float32 tensor, from ``region_visibility``;
     - ``gt_part_fields``: PixelData ``[K, H, W]`` float32, from ``gt_part_fields`` (soft
-      part fields, channel k = part k + 1 of the scheme).
+      part fields, channel k = part k + 1 of the scheme);
+    - ``gt_keypoints``: ``[17, 3]`` float32 tensor (x, y, v in input pixels), from
+      ``gt_keypoints``.
 
     Args:
         meta_keys: keys copied into the data sample's metainfo.
@@ -63,6 +65,9 @@ class PackReIDInputs(BaseTransform):
                 raise ValueError(f'PackReIDInputs: gt_part_fields of {results.get("img_path")} '
                                  f'must be [K, H, W], got {tuple(fields.shape)}')
             sample.set_field(PixelData(data=fields), 'gt_part_fields', dtype=PixelData)
+        if results.get('gt_keypoints') is not None:
+            kps = torch.as_tensor(np.asarray(results['gt_keypoints']), dtype=torch.float32)
+            sample.set_field(kps.reshape(-1, 3), 'gt_keypoints', dtype=torch.Tensor)
         meta = {k: results[k] for k in self.meta_keys if k in results}
         if 'flip' in self.meta_keys:
             meta.setdefault('flip', False)
