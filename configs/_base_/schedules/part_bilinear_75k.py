@@ -10,7 +10,7 @@ optim_wrapper = dict(
 param_scheduler = [
     dict(type='MultiStepLR', by_epoch=False, milestones=[20000, 40000, 60000], gamma=0.2),
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=75000, val_interval=75000)
+train_cfg = dict(by_epoch=False, max_iters=75000, val_interval=75000)
 val_cfg = dict()
 test_cfg = dict()
 auto_scale_lr = dict(enable=False, base_batch_size=180)

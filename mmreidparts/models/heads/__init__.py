@@ -2,5 +2,6 @@
 from .bnneck_head import BNNeckHead
 from .bpbreid_head import BPBreIDHead
 from .part_bilinear_head import PartBilinearHead
+from .pose_distill_head import PoseDistillHead
 
-__all__ = ['BNNeckHead', 'BPBreIDHead', 'PartBilinearHead']
+__all__ = ['BNNeckHead', 'BPBreIDHead', 'PartBilinearHead', 'PoseDistillHead']
