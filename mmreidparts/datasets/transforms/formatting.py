@@ -9,7 +9,8 @@ from mmengine.structures import PixelData
 from mmreidparts.registry import TRANSFORMS
 from mmreidparts.structures.reid_data_sample import ReIDDataSample
 
-DEFAULT_META_KEYS = ('img_path', 'pid', 'camid', 'is_query', 'img_shape', 'ori_shape', 'flip')
+DEFAULT_META_KEYS = ('img_path', 'pid', 'camid', 'is_query', 'img_shape', 'ori_shape', 'flip',
+                     'tracklet_id', 'in_gallery')
 
 
 @TRANSFORMS.register_module()
@@ -29,7 +30,8 @@ class PackReIDInputs(BaseTransform):
       ``gt_keypoints``.
 
     Args:
-        meta_keys: keys copied into the data sample's metainfo.
+        meta_keys: keys copied into the data sample's metainfo (those present; the video
+            datasets' ``tracklet_id`` and ``in_gallery`` included by default).
     """
 
     def __init__(self, meta_keys: Sequence[str] = DEFAULT_META_KEYS) -> None:
