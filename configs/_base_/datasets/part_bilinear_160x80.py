@@ -17,3 +17,7 @@ bilinear_test_loader = dict(dataset=dict(pipeline=[
     dict(type='ReIDResize', scale=bilinear_img_size),
     dict(type='PackReIDInputs'),
 ]))
+# the release's MARS batch: 25 ids x 10 frames
+bilinear_video_train_loader = dict(
+    bilinear_train_loader, batch_size=250,
+    sampler=dict(type='IdentitySampler', num_instances=10, batch_size=250))
