@@ -24,7 +24,8 @@ Two steps are timed on the same random batch at the config's input size:
 
 The batch holds random images, identity labels in the PK layout of the identity sampler
 (``batch / num_instances`` identities, ``num_instances`` images each) and, for part-based
-heads, random part label maps with ids ``0..K``. Iterations of the steps alternate, so
+heads, random part label maps with ids ``0..K`` (and random keypoints for heads that
+regress them). Iterations of the steps alternate, so
 that other processes sharing the machine slow them alike. From the median step times the
 report gives the overhead of the full step over the backbone (head, pooling, losses,
 data preprocessor and optimizer step), the same without the optimizer step, and the head
@@ -117,11 +118,13 @@ def make_batch(batch_size: int,
                num_classes: int,
                num_parts: Optional[int] = None,
                num_instances: int = 4,
-               seed: int = 0) -> dict:
+               seed: int = 0,
+               num_keypoints: Optional[int] = None) -> dict:
     """A random batch in the data loader's format: uint8 images and data samples.
 
     Each sample has a PK ``gt_label`` and, when ``num_parts`` is given, a random
-    ``gt_part_map`` of the image size with ids ``0..num_parts``.
+    ``gt_part_map`` of the image size with ids ``0..num_parts``; with ``num_keypoints``
+    also random visible ``gt_keypoints`` inside the image.
     """
     gen = torch.Generator().manual_seed(seed)
     h, w = size
@@ -133,6 +136,10 @@ def make_batch(batch_size: int,
         sample.set_gt_label(int(labels[i]))
         if num_parts is not None:
             sample.set_gt_part_map(torch.randint(0, num_parts + 1, (h, w), generator=gen))
+        if num_keypoints is not None:
+            kps = torch.rand(num_keypoints, 3, generator=gen) * torch.tensor([w, h, 0.0])
+            kps[:, 2] = 2.0
+            sample.set_field(kps, 'gt_keypoints', dtype=Tensor)
         samples.append(sample)
     return dict(inputs=inputs, data_samples=samples)
 
@@ -296,7 +303,8 @@ def benchmark(cfg: Config,
     model, optim_wrapper = build_model_and_optimizer(cfg, dev)
     head = model.head
     num_parts = getattr(head, 'num_parts', None)
-    batch = make_batch(batch_size, size, head.num_classes, num_parts, num_instances, seed)
+    batch = make_batch(batch_size, size, head.num_classes, num_parts, num_instances, seed,
+                       getattr(head, 'num_keypoints', None))
     times = time_alternating(make_steps(model, optim_wrapper, batch, dev, amp, stream),
                              iters, warmup, dev)
     out = dict(
