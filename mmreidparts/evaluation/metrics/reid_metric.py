@@ -28,6 +28,22 @@ _TRACKLET_DEFAULTS = dict(normalize=True, visibility='max')
 AUTO = 'auto'
 
 
+def _switch_options(name: str, value: Union[bool, Dict[str, Any], None],
+                    defaults: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """An optional feature given as False/None (off), True (defaults) or a dict of options."""
+    if isinstance(value, dict):
+        unknown = set(value) - set(defaults)
+        if unknown:
+            raise ValueError(f'ReIDMetric: unknown {name} keys {sorted(unknown)}; expected a '
+                             f'subset of {sorted(defaults)}')
+        return {**defaults, **value}
+    if value is True:
+        return dict(defaults)
+    if value is False or value is None:
+        return None
+    raise ValueError(f'ReIDMetric: {name} must be a bool or a dict, got {value!r}')
+
+
 @METRICS.register_module()
 class ReIDMetric(BaseMetric):
     """Rank each query against the whole gallery by the visibility-weighted part distance.
@@ -102,33 +118,14 @@ class ReIDMetric(BaseMetric):
         topk = (topk, ) if isinstance(topk, int) else tuple(topk)
         if not topk or any(not isinstance(k, int) or k < 1 for k in topk):
             raise ValueError(f'ReIDMetric: topk must be positive ints, got {topk}')
-        if isinstance(rerank, dict):
-            unknown = set(rerank) - set(_RERANK_DEFAULTS)
-            if unknown:
-                raise ValueError(f'ReIDMetric: unknown rerank keys {sorted(unknown)}; '
-                                 f'expected a subset of {sorted(_RERANK_DEFAULTS)}')
-            rerank = {**_RERANK_DEFAULTS, **rerank}
-        elif rerank is True:
-            rerank = dict(_RERANK_DEFAULTS)
-        elif rerank is not False and rerank is not None:
-            raise ValueError(f'ReIDMetric: rerank must be a bool or a dict, got {rerank!r}')
+        rerank = _switch_options('rerank', rerank, _RERANK_DEFAULTS)
         if chunk_size is not None and chunk_size < 1:
             raise ValueError(f'ReIDMetric: chunk_size must be >= 1, got {chunk_size}')
-        if isinstance(tracklets, dict):
-            unknown = set(tracklets) - set(_TRACKLET_DEFAULTS)
-            if unknown:
-                raise ValueError(f'ReIDMetric: unknown tracklets keys {sorted(unknown)}; '
-                                 f'expected a subset of {sorted(_TRACKLET_DEFAULTS)}')
-            tracklets = {**_TRACKLET_DEFAULTS, **tracklets}
-            if tracklets['visibility'] not in VISIBILITY_MODES:
-                raise ValueError(f'ReIDMetric: tracklets visibility must be one of '
-                                 f'{VISIBILITY_MODES}, got {tracklets["visibility"]!r}')
-        elif tracklets is True:
-            tracklets = dict(_TRACKLET_DEFAULTS)
-        elif tracklets not in (False, None):
-            raise ValueError(f'ReIDMetric: tracklets must be a bool or a dict, got '
-                             f'{tracklets!r}')
-        self.tracklets = tracklets or None
+        tracklets = _switch_options('tracklets', tracklets, _TRACKLET_DEFAULTS)
+        if tracklets and tracklets['visibility'] not in VISIBILITY_MODES:
+            raise ValueError(f'ReIDMetric: tracklets visibility must be one of '
+                             f'{VISIBILITY_MODES}, got {tracklets["visibility"]!r}')
+        self.tracklets = tracklets
         self._tracklet_sums: Dict[int, dict] = {}
         self.metric = metric
         self.normalize = normalize
