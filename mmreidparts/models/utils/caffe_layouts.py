@@ -21,7 +21,7 @@ Recognised inputs (values may be tensors or numpy arrays; shapes are checked by 
 """
 import re
 from collections import OrderedDict
-from typing import Dict, Iterable, List, Mapping, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Mapping, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -95,6 +95,28 @@ def _unwrap(checkpoint: Mapping, stream_key: str) -> Mapping:
     return checkpoint
 
 
+_UNKNOWN = object()
+
+
+def _convert_layers(checkpoint: Mapping, stream_key: str, source: str,
+                    rename: Callable[[str], object], what: str) -> 'OrderedDict[str, Tensor]':
+    """Rename the layers of a state dict: ``rename(layer)`` gives our layer name, None to
+    drop it, or ``_UNKNOWN``; unknown keys raise a KeyError naming ``source`` and them."""
+    state = _strip_module(_unwrap(checkpoint, stream_key))
+    out: 'OrderedDict[str, Tensor]' = OrderedDict()
+    unknown: List[str] = []
+    for key, value in state.items():
+        match = _PARAM.match(key)
+        name = rename(match.group('layer')) if match else _UNKNOWN
+        if name is _UNKNOWN:
+            unknown.append(key)
+        elif name is not None:
+            out[f'{name}.{match.group("param")}'] = _as_tensor(value, key, source)
+    if unknown:
+        raise KeyError(f'{source}: keys that are not {what}: {few_keys(unknown)}')
+    return out
+
+
 def convert_googlenet(checkpoint: Mapping, source: str = 'state dict',
                       keep: Iterable[str] = ()) -> 'OrderedDict[str, Tensor]':
     """BVLC GoogLeNet weights (Caffe or release names) -> ``GoogLeNetBVLC`` keys.
@@ -109,71 +131,50 @@ def convert_googlenet(checkpoint: Mapping, source: str = 'state dict',
     Raises:
         KeyError naming ``source`` and the keys that belong to no GoogLeNet layer.
     """
-    state = _strip_module(_unwrap(checkpoint, 'app_state_dict'))
     keep = tuple(keep)
-    out: 'OrderedDict[str, Tensor]' = OrderedDict()
-    unknown: List[str] = []
-    for key, value in state.items():
+
+    def rename(layer: str) -> object:
         for prefix in ('app_feat_extractor.', 'backbone.'):
-            if key.startswith(prefix):
-                key = key[len(prefix):]
-        match = _PARAM.match(key)
-        if match is None:
-            unknown.append(key)
-            continue
-        layer, param = match.group('layer'), match.group('param')
+            if layer.startswith(prefix):
+                layer = layer[len(prefix):]
         if layer.split('.')[0] in keep or layer in OUR_GOOGLENET_LAYERS:
-            out[key] = _as_tensor(value, key, source)
-            continue
+            return layer
         if GOOGLENET_UNUSED.match(layer):
-            continue
+            return None
         top = _CAFFE_TOP.match(layer)
-        caffe = f'{top.group("block")}/{top.group("branch").lstrip("_")}' if top else None
-        if caffe is None or (caffe not in GOOGLENET_STEM and
-                             caffe.partition('/')[2] not in INCEPTION_BRANCHES):
-            unknown.append(key)
-            continue
-        out[f'{googlenet_key(caffe)}.{param}'] = _as_tensor(value, key, source)
-    if unknown:
-        raise KeyError(f'{source}: keys that are not BVLC GoogLeNet layers (Caffe names such as '
-                       f'"conv1/7x7_s2.weight", "inception_3a/1x1.bias"): {few_keys(unknown)}')
-    return out
+        caffe = f'{top.group("block")}/{top.group("branch").lstrip("_")}' if top else ''
+        if caffe in GOOGLENET_STEM or caffe.partition('/')[2] in INCEPTION_BRANCHES:
+            return googlenet_key(caffe)
+        return _UNKNOWN
+
+    return _convert_layers(checkpoint, 'app_state_dict', source, rename,
+                           'BVLC GoogLeNet layers (Caffe names such as "conv1/7x7_s2.weight", '
+                           '"inception_3a/1x1.bias")')
 
 
 def convert_openpose(checkpoint: Mapping, source: str = 'state dict',
                      keep: Iterable[str] = ()) -> 'OrderedDict[str, Tensor]':
     """CMU OpenPose COCO body weights (Caffe layer names) -> ``OpenPoseTrunk`` keys.
 
-    Args:
-        checkpoint: a state dict, or a checkpoint holding one under ``part_state_dict``
-            (the release), ``state_dict`` or ``model``.
-        source: the file, named in error messages.
-        keep: other layer names to pass through unchanged (the release's ``pose1``, ``bn``).
+    A module prefix before the Caffe layer name (``model0.``, ``part_feat_extractor.``) is
+    dropped; so are the layers of stages 3-6. ``checkpoint`` may hold the state dict under
+    ``part_state_dict`` (the release), ``state_dict`` or ``model``; ``keep`` names other
+    layers to pass through (the release's ``pose1``, ``bn``).
 
     Raises:
         KeyError naming ``source`` and the keys that belong to no OpenPose layer.
     """
-    state = _strip_module(_unwrap(checkpoint, 'part_state_dict'))
-    keep = tuple(keep)
-    known = set(OPENPOSE_LAYERS)
-    out: 'OrderedDict[str, Tensor]' = OrderedDict()
-    unknown: List[str] = []
-    for key, value in state.items():
-        match = _PARAM.match(key)
-        if match is None:
-            unknown.append(key)
-            continue
-        path, param = match.group('layer'), match.group('param')
-        layer = path.split('.')[-1]  # drop any module prefix (model0., part_feat_extractor.)
-        if layer in known or layer in keep:
-            out[f'{layer}.{param}'] = _as_tensor(value, key, source)
-        elif not OPENPOSE_UNUSED.match(layer):
-            unknown.append(key)
-    if unknown:
-        raise KeyError(f'{source}: keys that are not layers of the OpenPose COCO body model '
-                       f'(Caffe names such as "conv1_1.weight", "Mconv7_stage2_L2.bias"): '
-                       f'{few_keys(unknown)}')
-    return out
+    known = set(OPENPOSE_LAYERS) | set(keep)
+
+    def rename(path: str) -> object:
+        layer = path.split('.')[-1]
+        if layer in known:
+            return layer
+        return None if OPENPOSE_UNUSED.match(layer) else _UNKNOWN
+
+    return _convert_layers(checkpoint, 'part_state_dict', source, rename,
+                           'layers of the OpenPose COCO body model (Caffe names such as '
+                           '"conv1_1.weight", "Mconv7_stage2_L2.bias")')
 
 
 def release_to_mmreidparts(checkpoint: Mapping,
