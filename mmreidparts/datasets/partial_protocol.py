@@ -19,7 +19,7 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 import cv2
 import numpy as np
 
-from .transforms.vpm_crop import CROP_SIDES, RANDOM_SIDES, side_crop_box
+from mmreidparts.structures.region_grid import CROP_SIDES, RANDOM_SIDES, side_crop_box
 
 IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif')
 LABEL_SUFFIX = '.png'

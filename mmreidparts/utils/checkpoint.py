@@ -104,12 +104,32 @@ def check_state_dict_compatible(model: nn.Module, state: Dict[str, torch.Tensor]
         raise RuntimeError('\n'.join(lines))
 
 
+def training_only_prefixes(model: nn.Module) -> Tuple[str, ...]:
+    """State-dict key prefixes of the modules ``model`` uses only for training.
+
+    Every submodule may declare ``training_only_prefixes`` (prefixes relative to itself,
+    e.g. ``('aux_heads.', )`` on the model or ``('seg_head.', )`` on a head); they are
+    returned relative to ``model``. A published checkpoint leaves these tensors out, and
+    loading one does not ask for them.
+    """
+    out: List[str] = []
+    for name, module in model.named_modules():
+        for prefix in getattr(module, 'training_only_prefixes', None) or ():
+            out.append(f'{name}.{prefix}' if name else str(prefix))
+    return tuple(dict.fromkeys(out))
+
+
 def load_reid_checkpoint(model: nn.Module, path: str, strict: bool = True,
                          ignore_prefixes: Tuple[str, ...] = ()) -> Dict:
-    """Load weights into ``model`` after checking they belong to it; return the meta."""
+    """Load weights into ``model`` after checking they belong to it; return the meta.
+
+    The model's training-only modules (:func:`training_only_prefixes`) may be missing from
+    the checkpoint, as they are from published ones.
+    """
     state, meta = load_state_dict_file(path)
     if strict:
-        check_state_dict_compatible(model, state, path, ignore_prefixes)
+        ignore = tuple(ignore_prefixes) + training_only_prefixes(model)
+        check_state_dict_compatible(model, state, path, ignore)
     model.load_state_dict(state, strict=False)
     return meta
 

@@ -68,11 +68,12 @@ def _strip_method_steps(pipeline: List[dict]) -> List[dict]:
     return out
 
 
-def test_the_tier_has_both_datasets_for_bot_and_bpbreid():
+def test_the_tier_has_both_datasets_for_bot_bpbreid_and_vpm():
     names = {_rel(p) for p in TIER}
     for dataset in DATASETS:
         assert f'baseline/bot_mobilenetv2os8_1xb64_{dataset}_cpu.py' in names
         assert f'bpbreid/bpbreid_mobilenetv2os8_1xb64_{dataset}_cpu.py' in names
+        assert f'vpm/vpm_mobilenetv2os8_1xb64_{dataset}_cpu.py' in names
 
 
 @pytest.mark.parametrize('path', TIER, ids=_rel)

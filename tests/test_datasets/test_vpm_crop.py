@@ -1,6 +1,7 @@
 """Tests of VPM's self-supervised random crop and its region labels (vpm.md 2.2)."""
 import numpy as np
 import pytest
+import torch
 
 from mmreidparts.datasets.transforms.vpm_crop import (
     VPMRandomCrop,
@@ -119,3 +120,65 @@ def test_bad_arguments():
         VPMRandomCrop(ratio_range=(0.0, 1.0))
     with pytest.raises(ValueError, match='crop ratio'):
         side_crop_box(10, 10, 1.5, 'top')
+
+
+def test_partial_query_crop_cuts_queries_only():
+    from mmreidparts.datasets.transforms import PartialQueryCrop
+    img = np.arange(40 * 10 * 3, dtype=np.uint8).reshape(40, 10, 3)
+    seg = np.repeat(np.arange(40, dtype=np.uint8)[:, None], 10, axis=1)
+    t = PartialQueryCrop(ratio=0.75, side='bottom')
+    out = t(dict(img=img.copy(), gt_seg_map=seg.copy(), is_query=True))
+    np.testing.assert_array_equal(out['img'], img[10:])
+    assert out['img_shape'] == (30, 10)
+    assert out['gt_seg_map'][0, 0] == 10
+    assert out['partial_crop'] == dict(side='bottom', ratio=0.75, box=(0, 10, 10, 40))
+    gallery = t(dict(img=img.copy(), is_query=False))
+    np.testing.assert_array_equal(gallery['img'], img)
+    assert gallery['partial_crop'] is None
+    out = PartialQueryCrop(ratio=0.5, side='left', queries_only=False)(dict(img=img.copy()))
+    assert out['img'].shape == (40, 5, 3)
+    for ratio in (0.0, 1.2, -0.5):
+        with pytest.raises(ValueError, match=r'ratio must be in \(0, 1\]'):
+            PartialQueryCrop(ratio=ratio)
+    with pytest.raises(ValueError, match='side'):
+        PartialQueryCrop(side='bilateral')
+
+
+def test_a_later_pad_crop_recomputes_the_visible_regions():
+    from mmreidparts.datasets.transforms import PadRandomCrop
+    # 24 x 8, top half kept: stripes 0..2 of 8 rows each on the input, stride 4 grid
+    t = VPMRandomCrop(grid=(6, 1), label_stride=4)
+    out = t.crop_and_label(dict(img=np.zeros((24, 8, 3), np.uint8)), 'top', 0.5)
+    assert out['region_visibility'].tolist() == [1, 1, 1, 0, 0, 0]
+    pad = PadRandomCrop(padding=10)
+    pad._offset = lambda: (20, 10)  # the image moves up by 10 rows
+    out = pad(out)
+    # boxes -10..-2 (gone), -2..6 -> 0..6, 6..14; on the stride-4 grid rows 0..1 and 2..3
+    np.testing.assert_allclose(out['region_boxes'][:3, [1, 3]], [[0, 0], [0, 6], [6, 14]])
+    assert out['region_visibility'].tolist() == [0, 1, 1, 0, 0, 0]
+    assert (out['gt_region_map'][:6] == 1).all() and (out['gt_region_map'][6:14] == 2).all()
+    assert (out['gt_region_map'][14:] == 255).all()
+
+
+def test_resize_and_flip_move_the_boxes_and_keep_ids_positional():
+    from mmreidparts.datasets.transforms import PackReIDInputs, ReIDRandomFlip, ReIDResize
+    t = VPMRandomCrop(grid=(3, 2), label_stride=1)
+    out = t.crop_and_label(dict(img=np.zeros((24, 8, 3), np.uint8)), 'left', 0.75)
+    # left 6 of 8 columns: the right cells (ids 1, 3, 5) keep 2 of their 4 columns,
+    # stretched to 8 / 6 of that
+    np.testing.assert_allclose(out['region_boxes'][0], [0, 0, 16 / 3, 8])
+    np.testing.assert_allclose(out['region_boxes'][1], [16 / 3, 0, 8, 8])
+    out = ReIDResize(scale=(12, 4))(out)
+    np.testing.assert_allclose(out['region_boxes'][1], [8 / 3, 0, 4, 4])
+    before = out['gt_region_map'].copy()
+    out = ReIDRandomFlip(prob=1.0)(out)
+    # after the flip the left column of the image holds what was the right cells:
+    # positional ids, so they are named as the left cells (0, 2, 4) again
+    np.testing.assert_allclose(out['region_boxes'][0], [0, 0, 4 / 3, 4])
+    np.testing.assert_allclose(out['region_boxes'][1], [4 / 3, 0, 4, 4])
+    np.testing.assert_array_equal(out['gt_region_map'],
+                                  np.array([1, 0, 3, 2, 5, 4])[before[:, ::-1]])
+    assert out['region_visibility'].tolist() == [1] * 6
+    sample = PackReIDInputs()(out)['data_samples']
+    assert sample.region_boxes.shape == (6, 4)
+    assert sample.region_boxes.dtype == torch.float32

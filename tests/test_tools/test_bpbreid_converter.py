@@ -87,8 +87,8 @@ def fake_yacs(monkeypatch):
     return CfgNode
 
 
-def release_checkpoint(model, cfg_node, path, parts_num=K, extra=None):
-    """Write ``model``'s weights as the BPBreID release would have saved them."""
+def release_state(model) -> OrderedDict:
+    """``model``'s tensors (random values) under the release's names."""
     state = OrderedDict()
     for key, value in model.state_dict().items():
         value = torch.randn_like(value) if value.is_floating_point() else value.clone()
@@ -98,6 +98,18 @@ def release_checkpoint(model, cfg_node, path, parts_num=K, extra=None):
                 break
         else:
             raise AssertionError(f'no release name for {key}')
+    return state
+
+
+def masks_config(cfg_node, parts_num: int, preprocess: str):
+    """The release config's ``model.bpbreid.masks`` part, as yacs nodes."""
+    return cfg_node({'model': cfg_node({'bpbreid': cfg_node({'masks': cfg_node(
+        {'parts_num': parts_num, 'preprocess': preprocess})})})})
+
+
+def release_checkpoint(model, cfg_node, path, parts_num=K, extra=None):
+    """Write ``model``'s weights as the BPBreID release would have saved them."""
+    state = release_state(model)
     # release-only modules the converter drops
     bb = 'module.backbone_appearance_feature_extractor.'
     state[bb + 'cls_head.0.weight'] = torch.randn(512, 60, 1, 1)
@@ -210,3 +222,38 @@ def test_errors_name_the_problem(tmp_path, fake_yacs):
         tool.convert(str(src), str(tmp_path / 'c.pth'), part_scheme='bpbreid5')
     with pytest.raises(FileNotFoundError, match='missing.pth'):
         tool.load_bpbreid_checkpoint(str(tmp_path / 'missing.pth'))
+
+
+def test_refuses_the_checkpoints_of_other_releases(tmp_path):
+    tool = load_tool()
+    t = torch.zeros(2)
+    eanet = tmp_path / 'ckpt.pth'  # the EANet / PAL release layout
+    torch.save(dict(state_dicts=dict(model={'backbone.conv1.weight': t, 'em_list.0.0.weight': t,
+                                            'cls_list.0.weight': t}), epoch=60, score=0.9),
+               eanet)
+    with pytest.raises(ValueError, match=r"ckpt.pth: not a BPBreID release checkpoint: "
+                       r"top-level keys \['state_dict'\] are missing.*layout of the EANet / PAL"):
+        tool.convert(str(eanet), str(tmp_path / 'a.pth'))
+    bilinear = tmp_path / 'epoch_750.pth.tar'  # the part-aligned bilinear release layout
+    torch.save(dict(app_state_dict={'input_feat.weight': t}, part_state_dict={'pose1.w': t},
+                    epoch=750), bilinear)
+    with pytest.raises(ValueError, match='layout of the part-aligned bilinear release'):
+        tool.convert(str(bilinear), str(tmp_path / 'b.pth'))
+    assert not (tmp_path / 'a.pth').exists() and not (tmp_path / 'b.pth').exists()
+
+
+def test_the_five_v_grouping_becomes_bpbreid5v(tmp_path, fake_yacs):
+    tool = load_tool()
+    torch.manual_seed(0)
+    model = MODELS.build(dict(
+        type='ReIDModel',
+        backbone=dict(type='HRNetFused', extra=TINY_HRNET, increase_channels=(4, 8, 16, 32)),
+        head=dict(type='BPBreIDHead', in_channels=60, num_classes=NUM_IDS, num_parts=5,
+                  part_scheme='bpbreid5v', dim_reduce=16)))
+    src = tmp_path / 'bpbreid_market1501_hrnet32_10642.pth'
+    torch.save(dict(state_dict=release_state(model), config=masks_config(fake_yacs, 5, 'five_v'),
+                    epoch=120), src)
+    meta = tool.convert(str(src), str(tmp_path / 'out.pth'))
+    assert meta['part_scheme'] == 'bpbreid5v'
+    assert meta['part_names'] == ['head', 'upper_arms_torso', 'lower_arms_torso', 'legs', 'feet']
+

@@ -25,8 +25,9 @@ Two steps are timed on the same random batch at the config's input size:
 The batch holds random images, identity labels in the PK layout of the identity sampler
 (``batch / num_instances`` identities, ``num_instances`` images each) and, for part-based
 heads, random part label maps with ids ``0..K`` (and random keypoints for heads that
-regress them). Iterations of the steps alternate, so
-that other processes sharing the machine slow them alike. From the median step times the
+regress them); for heads with a region grid (VPM), the region boxes of a random top crop
+(kept ratio drawn in [0.5, 1]) of every image. Iterations of the steps alternate, so that
+other processes sharing the machine slow them alike. From the median step times the
 report gives the overhead of the full step over the backbone (head, pooling, losses,
 data preprocessor and optimizer step), the same without the optimizer step, and the head
 step's time as a share of the backbone step. Pretrained
@@ -50,6 +51,7 @@ from torch import Tensor, nn
 
 from mmreidparts.registry import MODELS
 from mmreidparts.structures import ReIDDataSample
+from mmreidparts.structures.region_grid import region_boxes_after_crop, side_crop_box
 from mmreidparts.utils import register_all_modules, strip_pretrained
 
 
@@ -119,12 +121,14 @@ def make_batch(batch_size: int,
                num_parts: Optional[int] = None,
                num_instances: int = 4,
                seed: int = 0,
+               region_grid: Optional[Tuple[int, int]] = None,
                num_keypoints: Optional[int] = None) -> dict:
     """A random batch in the data loader's format: uint8 images and data samples.
 
     Each sample has a PK ``gt_label`` and, when ``num_parts`` is given, a random
-    ``gt_part_map`` of the image size with ids ``0..num_parts``; with ``num_keypoints``
-    also random visible ``gt_keypoints`` inside the image.
+    ``gt_part_map`` of the image size with ids ``0..num_parts``; with ``region_grid``,
+    ``region_boxes`` ``[p, 4]`` of a top crop keeping a random ratio in [0.5, 1]; with
+    ``num_keypoints``, random visible ``gt_keypoints`` inside the image.
     """
     gen = torch.Generator().manual_seed(seed)
     h, w = size
@@ -136,6 +140,12 @@ def make_batch(batch_size: int,
         sample.set_gt_label(int(labels[i]))
         if num_parts is not None:
             sample.set_gt_part_map(torch.randint(0, num_parts + 1, (h, w), generator=gen))
+        if region_grid is not None:
+            ratio = 0.5 + 0.5 * float(torch.rand(1, generator=gen))
+            boxes = region_boxes_after_crop(region_grid, size,
+                                            side_crop_box(h, w, ratio, 'top'), size)
+            sample.set_field(torch.as_tensor(boxes, dtype=torch.float32), 'region_boxes',
+                             dtype=Tensor)
         if num_keypoints is not None:
             kps = torch.rand(num_keypoints, 3, generator=gen) * torch.tensor([w, h, 0.0])
             kps[:, 2] = 2.0
@@ -303,8 +313,10 @@ def benchmark(cfg: Config,
     model, optim_wrapper = build_model_and_optimizer(cfg, dev)
     head = model.head
     num_parts = getattr(head, 'num_parts', None)
+    region_grid = getattr(head, 'region_grid', None)
     batch = make_batch(batch_size, size, head.num_classes, num_parts, num_instances, seed,
-                       getattr(head, 'num_keypoints', None))
+                       region_grid=region_grid,
+                       num_keypoints=getattr(head, 'num_keypoints', None))
     times = time_alternating(make_steps(model, optim_wrapper, batch, dev, amp, stream),
                              iters, warmup, dev)
     out = dict(

@@ -79,13 +79,19 @@ def embed(model: nn.Module, dataset, batch_size: int) -> Tuple[List, List[str]]:
     return samples, names
 
 
-def subset_metrics(evaluator_cfg: dict, samples: List, names: List[str], subset: Set[str],
+def subset_metrics(evaluator_cfg: dict, samples: List, names: List[str],
+                   subset: Optional[Set[str]],
                    dataset_meta: Optional[dict] = None) -> Dict[str, Dict[str, float]]:
-    """Metrics of all queries and of the queries named in ``subset`` (same gallery)."""
+    """Metrics of all queries and of the queries named in ``subset`` (same gallery).
+
+    With ``subset=None`` only ``'all'`` is computed.
+    """
     metric = METRICS.build(copy.deepcopy(evaluator_cfg))
     metric.dataset_meta = dataset_meta  # as mmengine's Evaluator does (protocol='auto')
     metric.process({}, samples)
     results = metric.results
+    if subset is None:
+        return {'all': metric.compute_metrics(results)}
     keep = [not r['is_query'] or name in subset for r, name in zip(results, names)]
     num_sub = sum(1 for r, k in zip(results, keep) if k and r['is_query'])
     if num_sub == 0:

@@ -30,6 +30,7 @@ import torch
 from torch import Tensor
 
 from mmreidparts.structures import get_part_scheme
+from mmreidparts.zoo.releases import check_release
 
 try:  # numpy >= 2 (numpy 1.26 also has it, for pickles written by numpy 2)
     from numpy._core import multiarray as np_multiarray
@@ -57,7 +58,7 @@ HEAD_RULES: Tuple[Tuple[str, Optional[str]], ...] = (
 BACKBONE_DROPPED = ('cls_head.', 'downsamp_modules.', 'final_layer.', 'classifier.')
 PART_CLASSIFIER = re.compile(r'^parts_identity_classifier\.(\d+)\.(bn|classifier)\.(.+)$')
 # the release's ``model.bpbreid.masks.preprocess`` names whose grouping is a registered scheme
-PREPROCESS_TO_SCHEME = {'eight': 'bpbreid8'}
+PREPROCESS_TO_SCHEME = {'eight': 'bpbreid8', 'five_v': 'bpbreid5v'}
 # test-time behaviour of the release (bpbreid.md sections 2.3, 2.4, 4)
 RELEASE_HEAD_OPTIONS = dict(fg_pooling='masked_gap', visibility_mode='argmax',
                             test_foreground='bn', test_normalize=True)
@@ -248,6 +249,7 @@ def convert(in_path: str,
             keep_part_classifiers: bool = False) -> Dict[str, Any]:
     """Convert ``in_path`` to ``out_path`` and return the meta written with the weights."""
     ckpt = load_bpbreid_checkpoint(in_path)
+    check_release(ckpt, 'BPBreID', in_path)
     state = release_state_dict(ckpt, in_path)
     num_parts = num_parts_of(state, in_path)
     config = ckpt.get('config')

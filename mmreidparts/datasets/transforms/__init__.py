@@ -3,9 +3,10 @@ from .formatting import PackReIDInputs
 from .loading import LoadKeypoints, LoadPartLabel, LoadReIDImage
 from .pifpaf_labels import LoadPifPafLabel
 from .processing import PadRandomCrop, RandomErasing, ReIDRandomFlip, ReIDResize
-from .vpm_crop import VPMRandomCrop
+from .vpm_crop import PartialQueryCrop, VPMRandomCrop
 
 __all__ = [
     'LoadReIDImage', 'LoadPartLabel', 'ReIDResize', 'PadRandomCrop', 'ReIDRandomFlip',
-    'RandomErasing', 'PackReIDInputs', 'LoadPifPafLabel', 'VPMRandomCrop', 'LoadKeypoints'
+    'RandomErasing', 'PackReIDInputs', 'LoadPifPafLabel', 'VPMRandomCrop',
+    'PartialQueryCrop', 'LoadKeypoints'
 ]

@@ -24,6 +24,8 @@ class PackReIDInputs(BaseTransform):
     - ``gt_region_map``: PixelData ``[1, H, W]`` long, from ``gt_region_map`` (VPM's
       region id of every pixel);
     - ``region_visibility``: ``[p]`` float32 tensor, from ``region_visibility``;
+    - ``region_boxes``: ``[p, 4]`` float32 tensor (x1, y1, x2, y2 in input pixels), from
+      ``region_boxes`` (VPM's regions, which its head projects on the feature map);
     - ``gt_part_fields``: PixelData ``[K, H, W]`` float32, from ``gt_part_fields`` (soft
       part fields, channel k = part k + 1 of the scheme);
     - ``gt_keypoints``: ``[17, 3]`` float32 tensor (x, y, v in input pixels), from
@@ -60,6 +62,10 @@ class PackReIDInputs(BaseTransform):
             vis = torch.as_tensor(np.asarray(results['region_visibility']),
                                   dtype=torch.float32).reshape(-1)  # [p]
             sample.set_field(vis, 'region_visibility', dtype=torch.Tensor)
+        if results.get('region_boxes') is not None:
+            boxes = torch.as_tensor(np.asarray(results['region_boxes']),
+                                    dtype=torch.float32).reshape(-1, 4)  # [p, 4]
+            sample.set_field(boxes, 'region_boxes', dtype=torch.Tensor)
         if results.get('gt_part_fields') is not None:
             fields = torch.as_tensor(np.ascontiguousarray(results['gt_part_fields']),
                                      dtype=torch.float32)

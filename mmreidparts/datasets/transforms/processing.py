@@ -6,6 +6,8 @@ in ``mode='soft'``), ``gt_region_map`` (H x W VPM region ids ``0..p-1`` of
 ``VPMRandomCrop``; :data:`REGION_IGNORE` marks pixels that belong to no region) and
 ``gt_keypoints`` (17 x 3 COCO keypoints ``x, y, v`` in pixels, ``LoadKeypoints``; a
 keypoint moved out of the image, or erased, becomes missing: ``v = 0``, ``x = y = 0``).
+VPM's ``region_boxes`` move too, and ``region_visibility`` is recomputed from them
+(:func:`~mmreidparts.datasets.transforms.vpm_crop.move_region_fields`).
 """
 import math
 from typing import Optional, Sequence, Tuple
@@ -15,9 +17,11 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmreidparts.datasets.transforms.pifpaf_labels import resize_maps
+from mmreidparts.datasets.transforms.vpm_crop import move_region_fields
 from mmreidparts.registry import TRANSFORMS
 from mmreidparts.structures.coco_person import COCO_FLIP_PAIRS
 from mmreidparts.structures.part_schemes import PartScheme, get_part_scheme
+from mmreidparts.structures.region_grid import flip_region_order
 
 # ImageNet mean pixel, RGB order, in [0, 255].
 IMAGENET_MEAN_RGB = (123.675, 116.28, 103.53)
@@ -115,7 +119,7 @@ class ReIDResize(BaseTransform):
             results['gt_keypoints'] = _drop_outside(kps, h, w)
         results['img_shape'] = (h, w)
         results['scale_factor'] = (w / w0, h / h0)
-        return results
+        return move_region_fields(results, scale=(w / w0, h / h0))
 
     def __repr__(self) -> str:
         """Name and arguments."""
@@ -191,7 +195,7 @@ class PadRandomCrop(BaseTransform):
             kps[:, 0] += p - left
             kps[:, 1] += p - top
             results['gt_keypoints'] = _drop_outside(kps, h, w)
-        return results
+        return move_region_fields(results, shift=(p - left, p - top))
 
     def __repr__(self) -> str:
         """Name and arguments."""
@@ -208,10 +212,12 @@ class ReIDRandomFlip(BaseTransform):
     ``gt_seg_map`` (H x W) are swapped with
     ``get_part_scheme(results['part_scheme']).flip_lut()``, and the channels of the soft
     fields ``gt_part_fields`` (K x H x W, channel k = part k + 1) are swapped with the
-    scheme's ``flip_pairs``. ``gt_region_map`` (H x W, VPM's horizontal stripes, left/right
-    symmetric) is only mirrored. ``gt_keypoints`` go to ``x -> W - x`` with the COCO
-    left/right keypoints swapped. Sets ``flip`` (and ``flip_direction='horizontal'`` when
-    flipped).
+    scheme's ``flip_pairs``. ``gt_region_map`` (H x W) is mirrored; VPM's region ids are
+    positions in the box, so with a grid of ``n > 1`` columns (``region_grid`` of
+    ``VPMRandomCrop``) column ``c`` becomes ``n - 1 - c`` (the horizontal stripes of
+    ``n = 1`` are only mirrored), as if the holistic image had been flipped before the
+    crop. ``gt_keypoints`` go to ``x -> W - x`` with the COCO left/right keypoints
+    swapped. Sets ``flip`` (and ``flip_direction='horizontal'`` when flipped).
     """
 
     def __init__(self, prob: float = 0.5) -> None:
@@ -246,7 +252,13 @@ class ReIDRandomFlip(BaseTransform):
             results['gt_part_fields'] = np.ascontiguousarray(fields[order, :, ::-1])
         region = results.get('gt_region_map')
         if region is not None:
-            results['gt_region_map'] = np.ascontiguousarray(region[..., ::-1])
+            region = region[..., ::-1]
+            grid = results.get('region_grid')
+            if grid is not None and grid[1] > 1:  # ids stay positional: c <-> n - 1 - c
+                lut = np.arange(256, dtype=np.int64)
+                lut[:grid[0] * grid[1]] = flip_region_order(grid)
+                region = lut[region].astype(region.dtype)
+            results['gt_region_map'] = np.ascontiguousarray(region)
         kps = _keypoints(results)
         if kps is not None:
             if kps.shape[0] != 17:
@@ -257,7 +269,7 @@ class ReIDRandomFlip(BaseTransform):
             for a, b in COCO_FLIP_PAIRS:
                 kps[[a, b]] = kps[[b, a]]
             results['gt_keypoints'] = _drop_outside(kps, *results['img'].shape[:2])
-        return results
+        return move_region_fields(results, flip=True)
 
     @staticmethod
     def _scheme(results: dict, key: str) -> PartScheme:

@@ -7,89 +7,77 @@ each region landed. A region rectangle of the holistic image is intersected with
 box, shifted by the box corner and scaled by ``output size / box size``; its borders are
 then rounded with ``floor(v / S + 0.5)`` on a grid of stride ``S`` (one shared function
 for shared borders, so the projected regions tile the grid with no gap or overlap), and a
-region is visible when it owns at least one cell.
+region is visible when it owns at least one cell. The geometry lives in
+:mod:`mmreidparts.structures.region_grid` (re-exported here).
+
+:class:`PartialQueryCrop` is the test-time counterpart: it cuts a query to a fixed ratio
+of the body on one side (VPM's synthetic partial protocol) with the same crop boxes.
 """
 import math
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Tuple
 
 import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmreidparts.registry import TRANSFORMS
+from mmreidparts.structures.region_grid import (
+    CROP_MODES,
+    CROP_SIDES,
+    RANDOM_SIDES,
+    check_crop_ratio,
+    check_grid,
+    flip_region_order,
+    project_region_labels,
+    region_boxes_after_crop,
+    round_half_up,
+    side_crop_box,
+)
 
-CROP_SIDES = ('top', 'bottom', 'left', 'right')
-CROP_MODES = CROP_SIDES + ('bilateral', 'horizontal_bilateral', 'any')
-# Modes that pick a side at random, with the sides they pick from (uniformly).
-RANDOM_SIDES = dict(bilateral=('top', 'bottom'), horizontal_bilateral=('left', 'right'),
-                    any=CROP_SIDES)
 
+def move_region_fields(results: dict,
+                       scale: Optional[Tuple[float, float]] = None,
+                       shift: Optional[Tuple[float, float]] = None,
+                       flip: bool = False) -> dict:
+    """Move ``region_boxes`` with a geometric transform; recompute ``region_visibility``.
 
-def round_half_up(value: np.ndarray) -> np.ndarray:
-    """VPM's ROI rounding ``floor(v + 0.5)`` (the same for every border)."""
-    return np.floor(np.asarray(value, dtype=np.float64) + 0.5).astype(np.int64)
-
-
-def side_crop_box(height: int, width: int, ratio: float, side: str) -> Tuple[int, int, int, int]:
-    """Integer box ``(x1, y1, x2, y2)`` keeping ``ratio`` of the image on one ``side``.
-
-    ``top`` keeps the upper ``ratio`` of the height (full width), ``bottom`` the lower,
-    ``left`` / ``right`` the left / right ``ratio`` of the width (full height). The kept
-    length is ``floor(ratio * length + 0.5)``, at least 1 pixel.
+    Called by every geometric transform after it has moved the image, in this order:
+    ``scale = (sx, sy)`` multiplies the coordinates, ``shift = (dx, dy)`` is added (then the
+    boxes are clipped to the new image), ``flip`` mirrors them horizontally and, for grids
+    with ``n > 1`` columns (``region_grid``), renumbers the regions so that the ids stay
+    positional (column ``c`` becomes ``n - 1 - c``; ``region_visibility`` follows). The
+    visibility is then recomputed on the stride-``region_label_stride`` grid of the new
+    image, so a region pushed out of the image by a later pad-crop is no longer visible.
+    Records without ``region_boxes`` are left as they are.
     """
-    if side not in CROP_SIDES:
-        raise ValueError(f'crop side must be one of {CROP_SIDES}, got {side!r}')
-    if not 0.0 < ratio <= 1.0:
-        raise ValueError(f'crop ratio must be in (0, 1], got {ratio}')
-    if side in ('top', 'bottom'):
-        kept = max(1, min(height, int(round_half_up(ratio * height))))
-        return (0, 0, width, kept) if side == 'top' else (0, height - kept, width, height)
-    kept = max(1, min(width, int(round_half_up(ratio * width))))
-    return (0, 0, kept, height) if side == 'left' else (width - kept, 0, width, height)
-
-
-def region_boxes_after_crop(grid: Tuple[int, int],
-                            holistic_size: Tuple[int, int],
-                            box: Sequence[float],
-                            out_size: Tuple[int, int]) -> np.ndarray:
-    """Boxes ``[p, 4]`` (x1, y1, x2, y2) of the ``m x n`` regions in the resized crop.
-
-    ``holistic_size`` and ``out_size`` are ``(H, W)``; ``box`` is the crop box in holistic
-    pixels. Regions outside the crop get an empty box (``x1 == x2`` or ``y1 == y2``).
-    """
-    m, n = grid
-    hh, hw = holistic_size
-    oh, ow = out_size
-    x1, y1, x2, y2 = (float(v) for v in box)
-    # Borders of the holistic grid, mapped into the output, clipped; shared between regions.
-    ys = np.clip((np.arange(m + 1) * hh / m - y1) * oh / (y2 - y1), 0, oh)  # [m + 1]
-    xs = np.clip((np.arange(n + 1) * hw / n - x1) * ow / (x2 - x1), 0, ow)  # [n + 1]
-    boxes = np.zeros((m * n, 4), dtype=np.float64)
-    for r in range(m):
-        for c in range(n):
-            boxes[r * n + c] = (xs[c], ys[r], xs[c + 1], ys[r + 1])
-    return boxes
-
-
-def project_region_labels(boxes: np.ndarray, stride: float, height: int,
-                          width: int) -> Tuple[np.ndarray, np.ndarray]:
-    """Label map ``[height, width]`` (int64 region ids) and visibility ``[p]`` (bool).
-
-    ``boxes`` are region boxes in input pixels (:func:`region_boxes_after_crop`) that tile
-    the input; each is projected on the stride-``stride`` grid by rounding its borders with
-    :func:`round_half_up`. Cells no region covers (none when the boxes tile the input) get
-    -1. A region is visible when it owns at least one cell.
-    """
-    labels = np.full((height, width), -1, dtype=np.int64)
-    corners = round_half_up(np.asarray(boxes, dtype=np.float64) / stride)  # [p, 4]
-    corners[:, [0, 2]] = np.clip(corners[:, [0, 2]], 0, width)
-    corners[:, [1, 3]] = np.clip(corners[:, [1, 3]], 0, height)
-    for i, (cx1, cy1, cx2, cy2) in enumerate(corners):
-        labels[cy1:cy2, cx1:cx2] = i
-    visible = np.zeros(len(corners), dtype=bool)
-    present = np.unique(labels)
-    visible[present[present >= 0]] = True
-    return labels, visible
+    boxes = results.get('region_boxes')
+    if boxes is None:
+        return results
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4).copy()  # [p, 4]
+    h, w = results['img'].shape[:2]
+    if scale is not None:
+        sx, sy = scale
+        boxes *= np.array([sx, sy, sx, sy])
+    if shift is not None:
+        dx, dy = shift
+        boxes += np.array([dx, dy, dx, dy])
+        boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, w)
+        boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, h)
+    if flip:
+        boxes[:, [0, 2]] = w - boxes[:, [2, 0]]
+        grid = results.get('region_grid')
+        if grid is not None and grid[1] > 1:
+            order = flip_region_order(grid)
+            boxes = boxes[order]
+            if results.get('region_visibility') is not None:
+                results['region_visibility'] = np.asarray(results['region_visibility'])[order]
+    results['region_boxes'] = boxes.astype(np.float32)
+    stride = results.get('region_label_stride')
+    if stride is not None:
+        _, visible = project_region_labels(boxes, stride, math.ceil(h / stride),
+                                           math.ceil(w / stride))
+        results['region_visibility'] = visible.astype(np.float32)
+    return results
 
 
 @TRANSFORMS.register_module()
@@ -112,7 +100,10 @@ class VPMRandomCrop(BaseTransform):
       with ``label_stride=1`` exactly the ids present in ``gt_region_map``).
     - ``region_boxes`` (p x 4 float32, x1 y1 x2 y2 in output pixels; empty when cut off),
       for heads that project the regions on their own grid with
-      :func:`project_region_labels`.
+      :func:`project_region_labels` (``VPMHead`` does).
+    - ``region_grid`` ``(m, n)`` and ``region_label_stride``: what the later geometric
+      transforms need to move the boxes and recompute ``region_visibility``
+      (:func:`move_region_fields`).
     - ``vpm_crop``: dict(side, ratio, box) of the crop in input pixels.
 
     ``gt_seg_map`` (nearest) and ``gt_part_fields`` (bilinear) are cropped and resized with
@@ -140,10 +131,7 @@ class VPMRandomCrop(BaseTransform):
         if not 0.0 < low <= high <= 1.0:
             raise ValueError(f'VPMRandomCrop: ratio_range must satisfy 0 < low <= high <= 1, '
                              f'got {tuple(ratio_range)}')
-        m, n = (int(v) for v in grid)
-        if m < 1 or n < 1 or m * n > 255:
-            raise ValueError(f'VPMRandomCrop: grid must be (m, n) with m, n >= 1 and '
-                             f'm * n <= 255, got {tuple(grid)}')
+        m, n = check_grid(grid, 'VPMRandomCrop: grid')
         if label_stride < 1:
             raise ValueError(f'VPMRandomCrop: label_stride must be >= 1, got {label_stride}')
         if not 0.0 <= prob <= 1.0:
@@ -195,6 +183,8 @@ class VPMRandomCrop(BaseTransform):
         results['gt_region_map'] = region_map.astype(np.uint8)
         results['region_visibility'] = visible.astype(np.float32)
         results['region_boxes'] = boxes.astype(np.float32)
+        results['region_grid'] = self.grid
+        results['region_label_stride'] = self.label_stride
         results['vpm_crop'] = dict(side=side, ratio=ratio, box=box)
         results['img_shape'] = (h, w)
         return results
@@ -211,3 +201,64 @@ class VPMRandomCrop(BaseTransform):
         return (f'{type(self).__name__}(crop_mode={self.crop_mode!r}, '
                 f'ratio_range={self.ratio_range}, grid={self.grid}, '
                 f'label_stride={self.label_stride}, prob={self.prob})')
+
+
+@TRANSFORMS.register_module()
+class PartialQueryCrop(BaseTransform):
+    """Cut a query image to ``ratio`` of its body on one ``side`` (no resize).
+
+    The test-time crop of VPM's synthetic partial protocol (vpm.md, section 6): the box
+    is :func:`side_crop_box`'s, as in ``make_partial_queries``, and the cropped image is
+    left at its new size for the test pipeline's resize, like a cropped query file read
+    from disk. ``gt_seg_map``, ``gt_part_fields`` and ``gt_region_map`` are cut with the
+    image. Records that are not queries (``is_query`` False) pass unchanged unless
+    ``queries_only`` is False. Adds ``partial_crop = dict(side, ratio, box)`` (None when
+    the record was left whole).
+
+    Args:
+        ratio: the kept fraction γ of the body, in (0, 1].
+        side: ``'top'`` (keep the upper γ of the height), ``'bottom'``, ``'left'`` or
+            ``'right'``.
+        queries_only: crop only records with ``is_query`` True.
+    """
+
+    def __init__(self, ratio: float = 1.0, side: str = 'top',
+                 queries_only: bool = True) -> None:
+        self.ratio = check_crop_ratio(ratio, 'PartialQueryCrop: ratio')
+        if side not in CROP_SIDES:
+            raise ValueError(f'PartialQueryCrop: side must be one of {CROP_SIDES}, '
+                             f'got {side!r}')
+        self.side = side
+        self.queries_only = bool(queries_only)
+
+    def transform(self, results: dict) -> dict:
+        """Cut the image and its label maps of a query record."""
+        if 'img' not in results:
+            raise KeyError('PartialQueryCrop: no image in the results; load it first')
+        if self.queries_only and not results.get('is_query', False):
+            results['partial_crop'] = None
+            return results
+        h, w = results['img'].shape[:2]
+        x1, y1, x2, y2 = box = side_crop_box(h, w, self.ratio, self.side)
+        results['img'] = np.ascontiguousarray(results['img'][y1:y2, x1:x2])
+        for key in ('gt_seg_map', 'gt_region_map'):
+            if results.get(key) is not None:
+                results[key] = np.ascontiguousarray(results[key][y1:y2, x1:x2])
+        if results.get('gt_part_fields') is not None:
+            results['gt_part_fields'] = np.ascontiguousarray(
+                results['gt_part_fields'][:, y1:y2, x1:x2])
+        results['img_shape'] = (y2 - y1, x2 - x1)
+        results['partial_crop'] = dict(side=self.side, ratio=self.ratio, box=box)
+        return results
+
+    def __repr__(self) -> str:
+        """Name and arguments."""
+        return (f'{type(self).__name__}(ratio={self.ratio}, side={self.side!r}, '
+                f'queries_only={self.queries_only})')
+
+
+__all__ = [
+    'VPMRandomCrop', 'PartialQueryCrop', 'CROP_SIDES', 'CROP_MODES', 'RANDOM_SIDES',
+    'round_half_up', 'side_crop_box', 'region_boxes_after_crop', 'project_region_labels',
+    'check_crop_ratio', 'flip_region_order', 'move_region_fields'
+]

@@ -1,4 +1,5 @@
 """Hooks of mmreidparts."""
 from .plain_checkpoint_hook import PlainCheckpointHook
+from .stage_switch_hook import StageSwitchHook
 
-__all__ = ['PlainCheckpointHook']
+__all__ = ['PlainCheckpointHook', 'StageSwitchHook']

@@ -52,6 +52,8 @@ class BNNeckHead(BaseModule):
         init_cfg: initialisation config (classifier ~ N(0, 0.001)).
     """
 
+    visibility_type = 'ones'  # one global embedding, always visible
+
     def __init__(self,
                  in_channels: int,
                  num_classes: int,

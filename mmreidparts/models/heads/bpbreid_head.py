@@ -26,7 +26,13 @@ from mmreidparts.registry import MODELS
 from mmreidparts.structures import ReIDDataSample, get_part_scheme
 
 from ..utils.embedding import BNNeck, dim_reduction
-from ..utils.part_maps import LABEL_RESIZES, VISIBILITY_MODES, part_visibility, resize_part_labels
+from ..utils.part_maps import (
+    LABEL_RESIZES,
+    VISIBILITY_MODES,
+    part_visibility,
+    pixel_logits,
+    resize_part_labels,
+)
 from ..utils.pooling import masked_average_pool, pool_by_masks, weighted_average_pool
 from .bnneck_head import gather_labels
 
@@ -108,6 +114,8 @@ class BPBreIDHead(BaseModule):
             in the release when built.
     """
 
+    visibility_type = 'binary'  # parts visible or not
+
     def __init__(self,
                  in_channels: int,
                  num_classes: int,
@@ -188,14 +196,9 @@ class BPBreIDHead(BaseModule):
     def pixel_logits(self, x: Tensor) -> Tensor:
         """Part classification logits ``[N, K+1, Hf, Wf]`` of the map ``x [N, C, Hf, Wf]``.
 
-        ``conv1x1(BN(x))``, computed as one matrix product with the 1x1 kernel: the same
-        result as the convolution, with a much cheaper backward pass for K+1 outputs.
+        ``conv1x1(BN(x))``, computed as one matrix product (:func:`pixel_logits`).
         """
-        conv = self.pixel_classifier.conv
-        y = self.pixel_classifier.bn(x).flatten(2)  # [N, C, HW]
-        weight = conv.weight.view(conv.out_channels, -1)  # [K+1, C]
-        logits = torch.matmul(weight, y) + conv.bias[:, None]  # [N, K+1, HW]
-        return logits.view(x.shape[0], conv.out_channels, *x.shape[2:])
+        return pixel_logits(self.pixel_classifier.bn(x), self.pixel_classifier.conv)
 
     def _select(self, feats: Union[Tensor, Sequence[Tensor]]) -> Tensor:
         """Pick the backbone map ``[N, C, Hf, Wf]`` the head works on."""

@@ -3,7 +3,11 @@ from .batch_all_triplet_loss import BatchAllTripletLoss, batch_all_triplet
 from .body_part_attention_loss import BodyPartAttentionLoss, body_part_attention_loss
 from .center_loss import CenterLoss, center_distance
 from .cross_entropy_loss import CrossEntropyLoss, cross_entropy
-from .part_averaged_triplet_loss import PartAveragedTripletLoss, part_averaged_distance
+from .part_averaged_triplet_loss import (
+    PartAveragedTripletLoss,
+    part_averaged_distance,
+    shared_parts,
+)
 from .triplet_loss import (
     TripletLoss,
     batch_hard_triplet,
@@ -15,7 +19,7 @@ from .utils import reduce_loss, weight_reduce_loss
 __all__ = [
     'BatchAllTripletLoss', 'batch_all_triplet', 'pairwise_squared_euclidean',
     'BodyPartAttentionLoss', 'body_part_attention_loss', 'PartAveragedTripletLoss',
-    'part_averaged_distance', 'CenterLoss', 'center_distance', 'CrossEntropyLoss',
+    'part_averaged_distance', 'shared_parts', 'CenterLoss', 'center_distance', 'CrossEntropyLoss',
     'cross_entropy', 'TripletLoss', 'batch_hard_triplet', 'pairwise_euclidean', 'reduce_loss',
     'weight_reduce_loss'
 ]

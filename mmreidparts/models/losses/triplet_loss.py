@@ -51,7 +51,8 @@ def batch_hard_triplet(dist: Tensor,
                        labels: Tensor,
                        margin: float = 0.3,
                        soft_margin: bool = False,
-                       reduction: str = 'mean') -> Tuple[Tensor, Tensor]:
+                       reduction: str = 'mean',
+                       pair_mask: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
     """Batch-hard triplet loss on a precomputed distance matrix.
 
     For each anchor ``a``: ``d+ = max_{p != a, y_p = y_a} d[a, p]`` (hardest positive) and
@@ -66,6 +67,9 @@ def batch_hard_triplet(dist: Tensor,
         soft_margin: use the soft-plus form instead of the hinge.
         reduction: 'mean' (over the valid anchors), 'sum', or 'none' (``[N]``, zero for
             skipped anchors).
+        pair_mask: optional ``[N, N]`` bool, the pairs that can be compared (e.g. those
+            sharing a visible region); the others are never mined, and an anchor left
+            without a comparable positive or negative is skipped.
 
     Returns:
         ``(loss, num_valid)``: the loss and the number of anchors that had both a positive
@@ -84,6 +88,12 @@ def batch_hard_triplet(dist: Tensor,
     eye = torch.eye(num, dtype=torch.bool, device=dist.device)
     pos_mask = same & ~eye  # [N, N]
     neg_mask = ~same  # [N, N]
+    if pair_mask is not None:
+        if pair_mask.shape != dist.shape:
+            raise ValueError(f'pair_mask must be [N, N] like the distances {tuple(dist.shape)}, '
+                             f'got {tuple(pair_mask.shape)}')
+        pos_mask = pos_mask & pair_mask.bool()
+        neg_mask = neg_mask & pair_mask.bool()
     valid = pos_mask.any(dim=1) & neg_mask.any(dim=1)  # [N]
 
     # masked entries are replaced by a value that can never be selected

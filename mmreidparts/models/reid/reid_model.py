@@ -10,6 +10,8 @@ from mmreidparts.registry import MODELS
 from mmreidparts.structures import ReIDDataSample
 
 FLIP_VISIBILITY = ('max', 'mean')
+# what a test config may ask of the head's visibility (``test_cfg.visibility``)
+VISIBILITY_NEEDS = ('any', 'soft')
 
 
 @MODELS.register_module()
@@ -30,6 +32,14 @@ class ReIDModel(BaseModel):
             scores binary (an embedding counts if seen in either view), 'mean' makes a part
             seen in one view only count half. ``flip_pairs``: pairs of embedding names
             whose rows are swapped in the mirrored prediction (left/right parts).
+            ``visibility`` ('any' default, or 'soft'): what the test protocol needs of
+            the head's visibility; 'soft' (VPM's partial protocols, whose Eq. 4 weights
+            regions by predicted scores) stops at construction unless the head declares
+            ``visibility_type = 'soft'`` (heads declare 'ones', 'binary' or 'soft').
+        training_only_prefixes: state-dict key prefixes of modules used only for training
+            (e.g. ``('aux_heads.', )``): left out of published checkpoints and not asked
+            for when one is loaded. Submodules may declare their own
+            (``mmreidparts.utils.training_only_prefixes`` collects them all).
         init_cfg: initialisation config of the whole model.
     """
 
@@ -39,6 +49,7 @@ class ReIDModel(BaseModel):
                  neck: Optional[dict] = None,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
                  test_cfg: Optional[dict] = None,
+                 training_only_prefixes: Sequence[str] = (),
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type='ReIDDataPreprocessor')
@@ -54,11 +65,15 @@ class ReIDModel(BaseModel):
             self.neck = neck if isinstance(neck, nn.Module) else MODELS.build(neck)
         self.head = head if isinstance(head, nn.Module) else MODELS.build(head)
         self.test_cfg = self._check_test_cfg(test_cfg)
+        self._check_visibility_need()
+        if isinstance(training_only_prefixes, str):
+            training_only_prefixes = (training_only_prefixes, )
+        self.training_only_prefixes = tuple(str(p) for p in training_only_prefixes)
 
     @staticmethod
     def _check_test_cfg(test_cfg: Optional[dict]) -> dict:
         """Fill in and validate the keys of ``test_cfg``."""
-        cfg = dict(flip=False, flip_visibility='max', flip_pairs=())
+        cfg = dict(flip=False, flip_visibility='max', flip_pairs=(), visibility='any')
         unknown = set(test_cfg or {}) - set(cfg)
         if unknown:
             raise KeyError(f'ReIDModel test_cfg: unknown keys {sorted(unknown)}; '
@@ -67,11 +82,28 @@ class ReIDModel(BaseModel):
         if cfg['flip_visibility'] not in FLIP_VISIBILITY:
             raise ValueError(f'ReIDModel test_cfg.flip_visibility must be one of '
                              f'{FLIP_VISIBILITY}, got {cfg["flip_visibility"]!r}')
+        if cfg['visibility'] not in VISIBILITY_NEEDS:
+            raise ValueError(f'ReIDModel test_cfg.visibility must be one of '
+                             f'{VISIBILITY_NEEDS}, got {cfg["visibility"]!r}')
         cfg['flip_pairs'] = tuple(tuple(pair) for pair in cfg['flip_pairs'])
         if any(len(pair) != 2 for pair in cfg['flip_pairs']):
             raise ValueError('ReIDModel test_cfg.flip_pairs must hold pairs of embedding '
                              f'names, got {cfg["flip_pairs"]}')
         return cfg
+
+    def _check_visibility_need(self) -> None:
+        """Stop when the test config asks for soft visibility and the head has none."""
+        if self.test_cfg['visibility'] != 'soft':
+            return
+        kind = getattr(self.head, 'visibility_type', None)
+        if kind != 'soft':
+            raise ValueError(
+                f"ReIDModel test_cfg.visibility='soft': this test config weights the "
+                f'embeddings by soft visibility scores, but the head '
+                f'{type(self.head).__name__} predicts '
+                f'{"no declared visibility" if kind is None else repr(kind) + " visibility"}'
+                f"; use a visibility-aware model (e.g. VPMHead with test_visibility='soft') "
+                "or drop test_cfg.visibility")
 
     def extract_feat(self, inputs: Tensor) -> Tuple[Tensor, ...]:
         """Backbone (and neck) features of ``inputs`` [N, 3, H, W], as a tuple."""

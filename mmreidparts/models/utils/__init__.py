@@ -18,7 +18,7 @@ from .checkpoint import (
 from .embedding import BNNeck, conv_bn_embedding, dim_reduction
 from .input_norm import InputNorm
 from .keypoint_maps import keypoint_heatmaps
-from .part_maps import part_visibility, resize_part_labels
+from .part_maps import part_visibility, pixel_logits, resize_part_labels
 from .pooling import (
     GeneralizedMeanPooling,
     GlobalPool,
@@ -40,7 +40,7 @@ __all__ = [
     'load_converted_weights',
     'load_checkpoint_file', 'pretrained_source', 'GeneralizedMeanPooling', 'GlobalPool',
     'pool_by_masks', 'weighted_average_pool', 'masked_average_pool', 'part_visibility',
-    'resize_part_labels', 'BNNeck', 'dim_reduction', 'conv_bn_embedding', 'InputNorm',
-    'keypoint_heatmaps',
+    'resize_part_labels', 'pixel_logits', 'BNNeck', 'dim_reduction', 'conv_bn_embedding',
+    'InputNorm', 'keypoint_heatmaps',
     'convert_mobilenet_v2', 'convert_resnet', 'detect_layout', 'torchvision_to_mmpretrain'
 ]

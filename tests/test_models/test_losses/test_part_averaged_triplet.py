@@ -83,3 +83,56 @@ def test_gradient_reaches_every_part():
     PartAveragedTripletLoss(margin=0.3)(parts, LABELS).backward()
     # the violating anchor a2 pulls p3 and pushes p1 in both parts
     assert parts.grad[:, 0].abs().sum() > 0 and parts.grad[:, 1].abs().sum() > 0
+
+
+# Visibility of the two parts: sample 0 shows part 1 only, sample 2 part 2 only.
+VIS = torch.tensor([[1., 0.], [1., 1.], [0., 1.], [1., 1.]])
+
+
+def test_region_selective_distance_by_hand():
+    # shared: (0,1) part 1 -> 2; (0,2) nothing; (0,3) part 1 -> 10; (1,2) part 2 -> 5;
+    # (1,3) both -> (8 + 5) / 2; (2,3) part 2 -> 0
+    dist = part_averaged_distance(TWO_PARTS, VIS)
+    expected = torch.tensor([[0.0, 2.0, 0.0, 10.0],
+                             [2.0, 0.0, 5.0, 6.5],
+                             [0.0, 5.0, 0.0, 0.0],
+                             [10.0, 6.5, 0.0, 0.0]])
+    assert torch.allclose(dist, expected, atol=1e-5)
+    # all visible: the plain part-averaged distance
+    assert torch.allclose(part_averaged_distance(TWO_PARTS, torch.ones(4, 2)),
+                          part_averaged_distance(TWO_PARTS), atol=1e-6)
+
+
+def test_region_selective_triplet_by_hand():
+    # margin 6: a0 2 - 10 + 6 < 0; a1 2 - min(5, 6.5) + 6 = 3; a2 0 - 5 + 6 = 1 (the pair
+    # (2, 0) shares nothing and is not mined); a3 0 - min(10, 6.5) + 6 < 0
+    loss = PartAveragedTripletLoss(margin=6.0)(TWO_PARTS, LABELS, visibility=VIS)
+    assert loss.item() == pytest.approx(1.0, abs=1e-5)
+    # anchors whose only positive shares no part are skipped: 0 and 1 below; a2: d+ =
+    # (7 + 0) / 2, d- = min(3 (part 1), 5 (part 2)) -> 1.5; a3: 3.5 - 5 + 1 < 0
+    vis = torch.tensor([[1., 0.], [0., 1.], [1., 1.], [1., 1.]])
+    loss = PartAveragedTripletLoss(margin=1.0)(TWO_PARTS, LABELS, visibility=vis)
+    assert loss.item() == pytest.approx(0.75, abs=1e-5)
+
+
+def test_parts_outside_the_shared_set_do_not_matter():
+    parts = TWO_PARTS.clone().requires_grad_(True)
+    loss_fn = PartAveragedTripletLoss(margin=6.0)
+    loss = loss_fn(parts, LABELS, visibility=VIS)
+    loss.backward()
+    # sample 0's part 2 and sample 2's part 1 are invisible: no gradient, and any value
+    assert parts.grad[0, 1].abs().sum() == 0 and parts.grad[2, 0].abs().sum() == 0
+    moved = TWO_PARTS.clone()
+    moved[0, 1] = 100.0
+    moved[2, 0] = -42.0
+    assert loss_fn(moved, LABELS, visibility=VIS).item() == pytest.approx(loss.item())
+    # zero once every D_an - D_ap >= margin
+    far = TWO_PARTS.clone()
+    far[2:] += 100.0
+    assert loss_fn(far, LABELS, visibility=torch.ones(4, 2)).item() == 0.0
+
+
+def test_pair_mask_shape_is_checked():
+    from mmreidparts.models.losses import batch_hard_triplet
+    with pytest.raises(ValueError, match='pair_mask'):
+        batch_hard_triplet(torch.zeros(4, 4), LABELS, pair_mask=torch.ones(3, 3, dtype=bool))

@@ -130,3 +130,15 @@ def test_scoped_backbone_and_pretrained_backbone_through_the_model(tmp_path):
     model.init_weights()
     assert torch.equal(model.backbone.layer4[1].conv2.weight, source.layer4[1].conv2.weight)
     assert model.head.classifier.weight.std().item() < 0.002  # the head's own init ran
+
+
+def test_a_test_config_asking_for_soft_visibility_needs_a_head_that_has_it():
+    with pytest.raises(ValueError, match="visibility='soft'.*BNNeckHead predicts 'ones'"):
+        _bot_model(test_cfg=dict(visibility='soft'))
+    with pytest.raises(ValueError, match='test_cfg.visibility must be one of'):
+        _bot_model(test_cfg=dict(visibility='hard'))
+    vpm = dict(type='VPMHead', in_channels=512, num_classes=NUM_CLASSES, grid=(2, 1))
+    model = _bot_model(head=vpm, test_cfg=dict(visibility='soft'))
+    assert model.test_cfg['visibility'] == 'soft'
+    with pytest.raises(ValueError, match="VPMHead predicts 'ones'"):  # MVPM-1: ones
+        _bot_model(head=dict(vpm, test_visibility='uniform'), test_cfg=dict(visibility='soft'))

@@ -1,0 +1,5 @@
+# VPM on Market-1501, MVPM-4 (Table 3): MVPM-2 + MVPM-3. Market-1501 is tested holistic;
+# Partial-iLIDS with --cfg-options (see README.md).
+_base_ = ['./vpm_r50_1xb64_market1501.py']
+
+model = dict(head=dict(triplet_regions='all', id_regions='all'))
