@@ -4,7 +4,7 @@
 # and of Gaussian heat-maps of the 17 COCO keypoints it found (mediapipe pose), so that the
 # stream starts the bilinear training knowing where the body parts are. Only the stream is
 # kept: run it with tools/pretrain_part_stream.py, which writes part_stream.pth for
-#   configs/part_bilinear/bilinear-posedistill_mobilenetv2os8_1xb64_cuhk03detected_cpu.py
+#   configs/part_bilinear/bilinear_posedistill_mobilenetv2os8_1xb64_cuhk03detected_cpu.py
 # Labels and keypoints come from
 #   python tools/dataset_converters/generate_part_labels.py ../shared/data/cuhk03_detected \
 #       --backend mediapipe --schemes atoms13 --out-root <dir> --save-keypoints \

@@ -116,7 +116,7 @@ def test_the_tier_has_the_bilinear_model_with_both_part_stream_inits():
     names = {_rel(p) for p in TIER}
     for dataset in DATASETS:
         assert f'part_bilinear/bilinear_mobilenetv2os8_1xb64_{dataset}_cpu.py' in names
-    distilled = 'part_bilinear/bilinear-posedistill_mobilenetv2os8_1xb64_cuhk03detected_cpu.py'
+    distilled = 'part_bilinear/bilinear_posedistill_mobilenetv2os8_1xb64_cuhk03detected_cpu.py'
     assert distilled in names
     imagenet = Config.fromfile(osp.join(
         CONFIG_DIR, 'part_bilinear', 'bilinear_mobilenetv2os8_1xb64_cuhk03detected_cpu.py'))

@@ -52,7 +52,8 @@ def test_pending_official_releases_have_the_shared_format():
     assert max(names.values()) == 1
     assert not set(names) & set(INDEX), 'a release moved into a metafile is listed twice'
     collections = Counter(r['In Collection'] for r in releases)
-    assert collections['PAL'] >= 2 and collections['PartBilinear'] == 2
+    # the part-aligned bilinear Market-1501 release has its converter and entry; Duke is pending
+    assert collections['PAL'] >= 2 and collections['PartBilinear'] == 1
 
 
 @pytest.mark.parametrize('name', TIER)
@@ -77,7 +78,8 @@ def test_every_tier_config_is_built_with_the_tier_recipe(name):
 
 def test_the_official_bpbreid_checkpoints_have_entries_that_load_them():
     converter = _tool('tools/model_converters/bpbreid_to_mmreidparts.py', 'bpbreid_conv')
-    official = {n: e for n, e in INDEX.items() if entry_kind(e) == 'official'}
+    official = {n: e for n, e in INDEX.items()
+                if entry_kind(e) == 'official' and n.startswith('bpbreid_')}
     assert sorted(official) == sorted(f'bpbreid_hrnet32_1xb64_{d}_release'
                                       for d in RELEASE_DATASETS)
     for dataset, preprocess in RELEASE_DATASETS.items():

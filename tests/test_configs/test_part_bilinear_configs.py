@@ -47,8 +47,8 @@ def test_paper_configs_follow_the_recipe(path):
 
 
 def test_paper_default_and_release_switches():
-    paper = _cfg('bilinear_googlenet-openpose-d2_1xb180_market1501.py')
-    release = _cfg('bilinear_googlenet-openpose-d2_1xb250_market1501_release.py')
+    paper = _cfg('bilinear_googlenet_openpose_d2_1xb180_market1501.py')
+    release = _cfg('bilinear_googlenet_openpose_d2_1xb250_market1501_release.py')
     assert paper.optim_wrapper.optimizer.weight_decay == 2e-3  # the paper's
     assert paper.model.head.loss.metric == 'similarity'
     assert paper.model.backbone.part_norm == 'openpose'
@@ -61,23 +61,23 @@ def test_paper_default_and_release_switches():
 
 
 def test_video_and_distractor_configs():
-    mars = _cfg('bilinear_googlenet-openpose_1xb250_mars.py')
+    mars = _cfg('bilinear_googlenet_openpose_1xb250_mars.py')
     assert mars.test_dataloader.dataset.type == 'MARS'
     assert mars.test_dataloader.dataset.query_in_gallery
     assert mars.test_dataloader.sampler.round_up is False
     assert mars.test_evaluator.tracklets == dict(normalize=True, visibility='max')
     assert mars.train_dataloader.batch_size == 250
-    big = _cfg('bilinear_googlenet-openpose-d2_1xb180_market1501_500k.py')
+    big = _cfg('bilinear_googlenet_openpose_d2_1xb180_market1501_500k.py')
     assert big.test_dataloader.dataset.type == 'Market1501Distractors'
     assert big.train_dataloader.dataset.type == 'Market1501'
-    cuhk01 = _cfg('bilinear_googlenet-openpose_1xb180_cuhk01.py')
+    cuhk01 = _cfg('bilinear_googlenet_openpose_1xb180_cuhk01.py')
     assert 'cuhk03detected' in cuhk01.load_from
 
 
 def test_metafile_lists_every_config_with_paper_figures():
     with open(osp.join(DIR, 'metafile.yml'), encoding='utf-8') as f:
         meta = yaml.safe_load(f)
-    assert [c['Name'] for c in meta['Collections']] == ['PartAlignedBilinear']
+    assert [c['Name'] for c in meta['Collections']] == ['PartBilinear']
     models = meta['Models']
     assert {m['Config'] for m in models} == {osp.relpath(p, ROOT) for p in CONFIGS}
     assert len({m['Name'] for m in models}) == len(models)
@@ -87,10 +87,19 @@ def test_metafile_lists_every_config_with_paper_figures():
             source = result['Source']
             assert source.startswith('paper') or ('measured' in source and 'Command' in result)
             metrics = result['Metrics']
-            assert 0 < metrics.get('mAP', 1) <= metrics['rank1'] <= 100
+            assert 0 < metrics['mAP'] <= metrics['rank1'] <= 100
     by_name = {m['Name']: m for m in models}
-    d2 = by_name['bilinear_googlenet-openpose-d2_1xb180_market1501']['Results'][0]
+    d2 = by_name['bilinear_googlenet_openpose_d2_1xb180_market1501']['Results'][0]
     assert d2['Dataset'] == 'Market-1501' and d2['Metrics']['rank1'] == 91.7
     assert d2['Metrics']['mAP'] == 79.6
-    mars = by_name['bilinear_googlenet-openpose_1xb250_mars']['Results'][0]['Metrics']
+    mars = by_name['bilinear_googlenet_openpose_1xb250_mars']['Results'][0]['Metrics']
     assert (mars['rank1'], mars['mAP']) == (83.0, 72.2)
+    release = by_name['bilinear_googlenet_openpose_d2_1xb250_market1501_release']
+    converter = release['Converted From']['Converter']
+    assert converter.startswith('python tools/model_converters/part_bilinear_to_mmreidparts.py '
+                                '{src} {dst} --config ')
+    assert release['Converted From']['File'] == 'logs/market1501/d2_b250/epoch_750.pth.tar'
+    # the CPU tier entries are built here; the pose-distilled one reads the distillation
+    tier = by_name['bilinear_posedistill_mobilenetv2os8_1xb64_cuhk03detected_cpu']['Build']
+    assert tier['Train Cfg Options'] == {
+        'model.backbone.part.pretrained': '${MMREIDPARTS_BILINEAR_PART_STREAM}'}

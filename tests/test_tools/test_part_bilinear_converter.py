@@ -21,7 +21,7 @@ from mmreidparts.registry import MODELS
 from mmreidparts.utils import load_reid_checkpoint, register_all_modules, strip_pretrained
 
 RELEASE_CFG = osp.join(ROOT, 'configs', 'part_bilinear',
-                       'bilinear_googlenet-openpose-d2_1xb250_market1501_release.py')
+                       'bilinear_googlenet_openpose_d2_1xb250_market1501_release.py')
 TOOL = 'tools/model_converters/part_bilinear_to_mmreidparts.py'
 
 

@@ -3,7 +3,7 @@
 # the pose stream fed the GoogLeNet-normalised image x 0.0039, the triplet on squared
 # Euclidean distances (margin 0.2, i.e. 0.1 on inner products), weight decay 2e-4, batches
 # of 25 ids x 10 images, 750 epochs x 100 iterations with lr x0.2 at 20k, 40k, 60k.
-_base_ = ['./bilinear_googlenet-openpose-d2_1xb180_market1501.py']
+_base_ = ['./bilinear_googlenet_openpose_d2_1xb180_market1501.py']
 
 model = dict(
     backbone=dict(part_norm='release_pose'),

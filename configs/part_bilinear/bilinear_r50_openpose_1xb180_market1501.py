@@ -1,7 +1,7 @@
 # The appearance-network ablation (the paper's Fig. 6): a ResNet-50 appearance stream (last
 # stride 1: stride 16, 10x5 maps of 2048 channels at 160x80, on the ImageNet RGB
 # normalisation it was trained with) in place of GoogLeNet, the same OpenPose part stream.
-_base_ = ['./bilinear_googlenet-openpose_1xb180_market1501.py']
+_base_ = ['./bilinear_googlenet_openpose_1xb180_market1501.py']
 
 model = dict(
     backbone=dict(

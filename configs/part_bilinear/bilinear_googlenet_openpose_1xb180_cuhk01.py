@@ -13,4 +13,4 @@ model = dict(head=dict(num_classes=485))
 train_dataloader = {{_base_.bilinear_train_loader}}
 val_dataloader = {{_base_.bilinear_test_loader}}
 test_dataloader = val_dataloader
-load_from = 'work_dirs/bilinear_googlenet-openpose_1xb180_cuhk03detected/iter_75000.pth'
+load_from = 'work_dirs/bilinear_googlenet_openpose_1xb180_cuhk03detected/iter_75000.pth'
