@@ -6,6 +6,7 @@ from .dukemtmcreid import DukeMTMCreID
 from .market1501 import Market1501
 from .market1501_500k import Market1501Distractors
 from .market_format import MarketFormatDataset
+from .mars import MARS
 from .msmt17 import MSMT17
 from .occluded_duke import OccludedDuke
 from .occluded_reid import OccludedREID
@@ -29,5 +30,5 @@ __all__ = [
     'SyntheticPedestrians', 'IdentitySampler', 'LoadReIDImage', 'LoadPartLabel', 'ReIDResize',
     'PadRandomCrop', 'ReIDRandomFlip', 'RandomErasing', 'PackReIDInputs', 'OccludedREID',
     'PDukeMTMC', 'PartialREID', 'PartialiLIDS', 'CUHK03NP', 'CUHK03Classic', 'CUHK01',
-    'MSMT17', 'Market1501Distractors', 'make_partial_queries'
+    'MSMT17', 'Market1501Distractors', 'make_partial_queries', 'MARS'
 ]

@@ -7,7 +7,7 @@ there once (``setup``), so heavy models load once per process. ``label_maps`` re
 import json
 import os.path as osp
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -57,6 +57,8 @@ class PartLabelBackend:
     name = 'base'
     #: ``'image'``: tasks are the images of the split folders; ``'pifpaf'``: ``.npy`` files.
     input_kind = 'image'
+    #: whether :meth:`label_maps_and_keypoints` reports the pose it found
+    finds_keypoints = False
 
     def setup(self) -> None:
         """Load models; called once in each worker process before the first task."""
@@ -69,12 +71,25 @@ class PartLabelBackend:
         """Label maps ``{scheme name: [H, W] uint8}`` of one input."""
         raise NotImplementedError
 
+    def label_maps_and_keypoints(
+            self, task: LabelTask, schemes: Sequence[PartScheme]
+    ) -> Tuple[Dict[str, np.ndarray], Optional[np.ndarray]]:
+        """Label maps and the COCO keypoints ``[17, 3]`` of the labelled person (or None).
+
+        Only for backends with ``finds_keypoints``; None means no person was found.
+        """
+        raise ValueError(f'the {self.name} label backend finds no pose keypoints to save')
+
 
 class AtomBackend(PartLabelBackend):
     """A backend that labels atoms; every scheme is derived with ``scheme.from_atoms``."""
 
     def atom_map(self, task: LabelTask) -> np.ndarray:
         """Atom label map ``[H, W]`` uint8 (0..13) of one input."""
+        return self.atoms_and_keypoints(task)[0]
+
+    def atoms_and_keypoints(self, task: LabelTask) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+        """Atom map ``[H, W]`` and the labelled person's COCO keypoints ``[17, 3]`` or None."""
         raise NotImplementedError
 
     def label_maps(self, task: LabelTask,
@@ -82,6 +97,13 @@ class AtomBackend(PartLabelBackend):
         """Label maps of every scheme, from one atom map."""
         atoms = self.atom_map(task)  # [H, W]
         return {s.name: s.from_atoms(atoms) for s in schemes}
+
+    def label_maps_and_keypoints(
+            self, task: LabelTask, schemes: Sequence[PartScheme]
+    ) -> Tuple[Dict[str, np.ndarray], Optional[np.ndarray]]:
+        """Label maps of every scheme and the keypoints they were drawn from."""
+        atoms, kps = self.atoms_and_keypoints(task)
+        return {s.name: s.from_atoms(atoms) for s in schemes}, kps
 
 
 def load_coco_keypoints(path: str) -> Dict[str, List[np.ndarray]]:
@@ -122,6 +144,7 @@ class KeypointFileBackend(AtomBackend):
     """
 
     name = 'keypoints'
+    finds_keypoints = True
 
     def __init__(self, keypoint_dir: str, widths: CapsuleWidths = CapsuleWidths()) -> None:
         self.keypoint_dir = keypoint_dir
@@ -137,15 +160,15 @@ class KeypointFileBackend(AtomBackend):
             self._cache[split] = load_coco_keypoints(path)
         return self._cache[split]
 
-    def atom_map(self, task: LabelTask) -> np.ndarray:
-        """Atom map of the target skeleton at the image's size (zeros without one)."""
+    def atoms_and_keypoints(self, task: LabelTask) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+        """Atom map of the target skeleton at the image's size (zeros without one), and it."""
         img = read_image(task.src)
         h, w = img.shape[:2]
         people = self._split_keypoints(task.split).get(osp.normpath(task.name), [])
         idx = select_target(people, w, h)
         if idx is None:
-            return np.zeros((h, w), dtype=np.uint8)
-        return assign_atoms(people[idx], (h, w), None, self.widths)
+            return np.zeros((h, w), dtype=np.uint8), None
+        return assign_atoms(people[idx], (h, w), None, self.widths), people[idx]
 
 
 def field_stem(path: str) -> str:

@@ -7,6 +7,14 @@ skipped (its statistics are read back from the files), so an interrupted run res
 where it stopped. Files are written to a temporary name in the target folder and renamed,
 so no partial label file ever exists. Unreadable inputs are listed in the summary and
 no label file is written for them (a later run retries them).
+
+With ``keypoint_dir`` the pose keypoints the backend found are saved too, one COCO keypoint
+JSON per split (``<keypoint_dir>/<split>.json``, :mod:`.coco_keypoints`, the layout the
+``keypoints`` backend reads; an image without a person is listed without annotation). An
+image is finished when its label files exist and the split's JSON lists it: one whose
+labels exist but whose keypoints are missing is run through the backend again for its
+keypoints, its label files left as they are. The JSON files are rewritten (atomically)
+every ``KEYPOINT_FLUSH`` images and at the end, so an interrupted run keeps most of them.
 """
 import json
 import logging
@@ -34,6 +42,9 @@ logger = logging.getLogger('mmreidparts.part_labels')
 
 DEFAULT_SPLITS: Tuple[str, ...] = ('bounding_box_train', 'query', 'bounding_box_test')
 TMP_PREFIX = '.partlabel-'
+KEYPOINT_FLUSH = 500  # images between two rewrites of the keypoint files
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 def _list_files(folder: str, extensions: Sequence[str]) -> List[str]:
@@ -126,16 +137,18 @@ class TaskResult:
     counts: Dict[str, List[int]] = field(default_factory=dict)  # scheme -> [K+1] pixel counts
     seconds: float = 0.0
     error: str = ''
+    keypoints: Optional[dict] = None  # dict(height, width, people=[[17, 3]]) when saved
 
 
 _WORKER: dict = {}
 
 
-def _init_worker(backend: PartLabelBackend, schemes: Sequence[str], out_root: str) -> None:
+def _init_worker(backend: PartLabelBackend, schemes: Sequence[str], out_root: str,
+                 keypoints: bool = False) -> None:
     """Per-process initialisation: set the backend up once."""
     backend.setup()
     _WORKER.update(backend=backend, schemes=[get_part_scheme(s) for s in schemes],
-                   out_root=out_root)
+                   out_root=out_root, keypoints=keypoints)
 
 
 def output_path(out_root: str, scheme: str, task: LabelTask) -> str:
@@ -163,18 +176,70 @@ def _existing(task: LabelTask, schemes: Sequence[PartScheme],
 
 
 def _process(task: LabelTask) -> TaskResult:
-    """Label one input in a worker and write its files atomically."""
+    """Label one input in a worker and write its files atomically (existing ones are kept)."""
     backend: PartLabelBackend = _WORKER['backend']
     schemes: List[PartScheme] = _WORKER['schemes']
     start = time.perf_counter()
+    kps = None
     try:
-        maps = backend.label_maps(task, schemes)
+        if _WORKER.get('keypoints'):
+            maps, kps = backend.label_maps_and_keypoints(task, schemes)
+        else:
+            maps = backend.label_maps(task, schemes)
     except UnreadableInputError as e:
         return TaskResult(task, 'unreadable', error=str(e))
-    for s in schemes:
-        write_png_atomic(output_path(_WORKER['out_root'], s.name, task), maps[s.name])
-    return TaskResult(task, 'done', {s.name: _counts(maps[s.name], s) for s in schemes},
-                      time.perf_counter() - start)
+    existing = _existing(task, schemes, _WORKER['out_root'])
+    if existing is None:
+        for s in schemes:
+            write_png_atomic(output_path(_WORKER['out_root'], s.name, task), maps[s.name])
+        counts = {s.name: _counts(maps[s.name], s) for s in schemes}
+    else:  # only the keypoints were missing
+        counts = existing.counts
+    result = TaskResult(task, 'done', counts, time.perf_counter() - start)
+    if _WORKER.get('keypoints'):
+        h, w = next(iter(maps.values())).shape[:2]
+        people = [] if kps is None else [np.asarray(kps, dtype=np.float64).tolist()]
+        result.keypoints = dict(height=h, width=w, people=people)
+    return result
+
+
+class KeypointStore:
+    """The COCO keypoint files of a run: what they held, plus what the run found."""
+
+    def __init__(self, keypoint_dir: str, splits: Sequence[str]) -> None:
+        from .coco_keypoints import read_skeletons
+        self.keypoint_dir = keypoint_dir
+        self.entries: Dict[str, Dict[str, dict]] = {}
+        for split in splits:
+            path = self.path(split)
+            self.entries[split] = read_skeletons(path) if osp.isfile(path) else {}
+        self.dirty: set = set()
+
+    def path(self, split: str) -> str:
+        """The keypoint file of a split."""
+        return osp.join(self.keypoint_dir, f'{split}.json')
+
+    def has(self, task: LabelTask) -> bool:
+        """Whether the file of the task's split lists its image."""
+        return osp.normpath(task.name) in self.entries.get(task.split, {})
+
+    def add(self, result: TaskResult) -> None:
+        """Record the keypoints of a finished task."""
+        if result.keypoints is None:
+            return
+        entry = dict(result.keypoints)
+        entry['people'] = [np.asarray(p, dtype=np.float64) for p in entry['people']]
+        self.entries.setdefault(result.task.split, {})[osp.normpath(result.task.name)] = entry
+        self.dirty.add(result.task.split)
+
+    def flush(self) -> None:
+        """Rewrite the files of the splits that changed."""
+        from .coco_keypoints import skeletons_document
+        for split in sorted(self.dirty):
+            doc = skeletons_document(self.entries[split],
+                                     f'pose keypoints of {split} (mmreidparts label generator)')
+            write_bytes_atomic(self.path(split), json.dumps(doc).encode('utf-8'))
+        self.dirty.clear()
 
 
 def remove_stale_temporaries(out_root: str, schemes: Sequence[str]) -> int:
@@ -219,7 +284,8 @@ def run_generation(backend: PartLabelBackend, data_root: str, schemes: Sequence[
                    splits: Optional[Sequence[str]] = None, out_root: Optional[str] = None,
                    workers: int = 1, limit: Optional[int] = None,
                    field_root: Optional[str] = None, progress: bool = True,
-                   tasks: Optional[Sequence[LabelTask]] = None) -> dict:
+                   tasks: Optional[Sequence[LabelTask]] = None,
+                   keypoint_dir: Optional[str] = None) -> dict:
     """Label a dataset with ``backend`` for every scheme in ``schemes``; return the summary.
 
     Args:
@@ -233,6 +299,8 @@ def run_generation(backend: PartLabelBackend, data_root: str, schemes: Sequence[
         field_root: folder of PifPaf ``.npy`` files, for the ``pifpaf`` backend.
         progress: show a tqdm progress bar.
         tasks: explicit inputs (overrides ``splits``/``limit``).
+        keypoint_dir: also save the pose keypoints the backend found there, one COCO
+            keypoint JSON per split (the backend must have ``finds_keypoints``).
     """
     from tqdm import tqdm
     scheme_objs = [get_part_scheme(s) for s in schemes]
@@ -243,6 +311,12 @@ def run_generation(backend: PartLabelBackend, data_root: str, schemes: Sequence[
     if tasks is None:
         tasks = collect_tasks(data_root, splits, backend.input_kind, field_root, limit)
     tasks = list(tasks)
+    store = None
+    if keypoint_dir is not None:
+        if not backend.finds_keypoints:
+            raise ValueError(f'the {backend.name} label backend finds no pose keypoints to '
+                             'save; use the mediapipe or keypoints backend')
+        store = KeypointStore(keypoint_dir, sorted({t.split for t in tasks}))
     stale = remove_stale_temporaries(out_root, schemes)
     if stale:
         logger.info('removed %d temporary files of an interrupted run', stale)
@@ -251,38 +325,48 @@ def run_generation(backend: PartLabelBackend, data_root: str, schemes: Sequence[
     pending: List[LabelTask] = []
     for task in tasks:  # finished inputs are counted from their files, without a worker
         res = _existing(task, scheme_objs, out_root)
-        if res is None:
+        if res is None or (store is not None and not store.has(task)):
             pending.append(task)
         else:
             results.append(res)
     bar = tqdm(total=len(pending), desc=f'part labels ({backend.name})', disable=not progress,
                unit='img', dynamic_ncols=True)
-    init_args = (backend, list(schemes), out_root)
+    init_args = (backend, list(schemes), out_root, store is not None)
     setup_s = None
+
+    def collect(res: TaskResult) -> None:
+        results.append(_report(res))
+        bar.update()
+        if store is not None:
+            store.add(res)
+            if len(results) % KEYPOINT_FLUSH == 0:
+                store.flush()
+
     try:
         if pending and workers <= 1:
             setup_start = time.perf_counter()
             _init_worker(*init_args)
             setup_s = round(time.perf_counter() - setup_start, 2)
             for task in pending:
-                results.append(_report(_process(task)))
-                bar.update()
+                collect(_process(task))
         elif pending:
             ctx = mp.get_context('spawn')
             with ctx.Pool(min(workers, len(pending)), initializer=_init_worker,
                           initargs=init_args) as pool:
                 for res in pool.imap_unordered(_process, pending, chunksize=4):
-                    results.append(_report(res))
-                    bar.update()
+                    collect(res)
     finally:
         bar.close()
         _WORKER.clear()
+        if store is not None:
+            store.flush()
     wall = time.perf_counter() - start
     done = [r for r in results if r.status == 'done']
     busy = sum(r.seconds for r in done)
     unreadable = [dict(path=r.task.src, error=r.error) for r in results
                   if r.status == 'unreadable']
     summaries = {}
+    summary_splits = sorted({t.split for t in tasks})
     for s in scheme_objs:
         summary = dict(
             scheme=s.name, part_names=list(s.names), backend=backend.name,
@@ -292,6 +376,11 @@ def run_generation(backend: PartLabelBackend, data_root: str, schemes: Sequence[
             unreadable=unreadable, **summarize(results, s),
             per_split={sp: summarize([r for r in results if r.task.split == sp], s)
                        for sp in sorted({t.split for t in tasks})},
+            keypoints=None if store is None else dict(
+                keypoint_dir=osp.abspath(keypoint_dir),
+                images={sp: len(store.entries.get(sp, {})) for sp in summary_splits},
+                with_person={sp: sum(bool(e['people']) for e in store.entries.get(sp, {})
+                                     .values()) for sp in summary_splits}),
             timing=dict(wall_s=round(wall, 2), workers=max(1, workers),
                         setup_s=setup_s,
                         images_per_s=round(len(done) / wall, 2) if wall > 0 else None,
@@ -342,6 +431,6 @@ def _report(res: TaskResult) -> TaskResult:
     return res
 
 
-__all__ = ['collect_tasks', 'run_generation', 'write_png_atomic', 'write_bytes_atomic',
-           'read_label_map', 'output_path', 'summarize', 'remove_stale_temporaries',
-           'TaskResult', 'DEFAULT_SPLITS', 'write_visualization']
+__all__ = ['collect_tasks', 'run_generation', 'KeypointStore', 'write_png_atomic',
+           'write_bytes_atomic', 'read_label_map', 'output_path', 'summarize',
+           'remove_stale_temporaries', 'TaskResult', 'DEFAULT_SPLITS', 'write_visualization']

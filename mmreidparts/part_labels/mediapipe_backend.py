@@ -72,6 +72,7 @@ class MediaPipeBackend(AtomBackend):
     """
 
     name = 'mediapipe'
+    finds_keypoints = True
 
     def __init__(self, target_height: int = 512, model_complexity: int = 1,
                  min_detection_confidence: float = 0.5, visibility_threshold: float = 0.5,
@@ -143,8 +144,12 @@ class MediaPipeBackend(AtomBackend):
         return abs(head[0] - width / 2.0) <= self.max_head_offset * width and \
             head[1] <= 0.5 * height
 
-    def atom_map(self, task: LabelTask) -> np.ndarray:
-        """Atom map of one crop (zeros when no target person is found)."""
+    def atoms_and_keypoints(self, task: LabelTask) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+        """Atom map of one crop and the target's 17 COCO keypoints (zeros and None if none).
+
+        The keypoints are the mediapipe landmarks mapped to COCO-17 (:data:`MEDIAPIPE_TO_COCO`)
+        in crop pixels, with visibility 2 (visible), 1 (hidden, inside the crop) or 0.
+        """
         img = read_image(task.src)
         h, w = img.shape[:2]
         for _ in range(max(1, self.max_attempts)):
@@ -152,12 +157,12 @@ class MediaPipeBackend(AtomBackend):
             if kps is None:
                 break
             if self.is_target(kps, w, h):
-                return assign_atoms(kps, (h, w), mask, self.widths)
+                return assign_atoms(kps, (h, w), mask, self.widths), kps
             if mask is None or not mask.any():
                 break
             img = img.copy()
             img[mask] = 0  # paint the other person out and search again
-        return np.zeros((h, w), dtype=np.uint8)
+        return np.zeros((h, w), dtype=np.uint8), None
 
 
 __all__ = ['MediaPipeBackend', 'MEDIAPIPE_TO_COCO', 'letterbox', 'mediapipe_available']

@@ -18,6 +18,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from mmreidparts.structures.coco_person import COCO_FLIP_PAIRS
 from mmreidparts.structures.part_schemes import ATOM_ID
 
 COCO_KEYPOINTS: Tuple[str, ...] = (
@@ -26,9 +27,6 @@ COCO_KEYPOINTS: Tuple[str, ...] = (
     'l_knee', 'r_knee', 'l_ankle', 'r_ankle',
 )
 KP: Dict[str, int] = {name: i for i, name in enumerate(COCO_KEYPOINTS)}
-# Keypoint index pairs swapped by a horizontal flip.
-COCO_FLIP_PAIRS: Tuple[Tuple[int, int], ...] = (
-    (1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16))
 FACE = (KP['nose'], KP['l_eye'], KP['r_eye'], KP['l_ear'], KP['r_ear'])
 
 

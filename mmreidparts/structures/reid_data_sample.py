@@ -22,6 +22,8 @@ class ReIDDataSample(BaseDataElement):
         gt_region_map (PixelData): ``[1, H, W]`` long region ids (VPM), optional.
         region_boxes (Tensor): ``[p, 4]`` float VPM region boxes (x1, y1, x2, y2) in input
             pixels, optional; ``region_visibility`` (Tensor ``[p]``) beside them.
+        gt_keypoints (Tensor): ``[17, 3]`` float COCO pose keypoints (x, y, v in input
+            pixels), optional.
         embeddings (Tensor): ``[P, D]`` prediction, one row per embedding.
         visibility (Tensor): ``[P]`` float in [0, 1], the weight of each embedding in the
             visibility-weighted part distance.

@@ -10,17 +10,7 @@ from typing import Dict, Tuple
 
 import numpy as np
 
-COCO_KEYPOINTS: Tuple[str, ...] = (
-    'nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear',
-    'left_shoulder', 'right_shoulder', 'left_elbow', 'right_elbow',
-    'left_wrist', 'right_wrist', 'left_hip', 'right_hip',
-    'left_knee', 'right_knee', 'left_ankle', 'right_ankle',
-)
-# 1-based index pairs, as in the COCO person category.
-COCO_SKELETON: Tuple[Tuple[int, int], ...] = (
-    (16, 14), (14, 12), (17, 15), (15, 13), (12, 13), (6, 12), (7, 13), (6, 7), (6, 8),
-    (7, 9), (8, 10), (9, 11), (2, 3), (1, 2), (1, 3), (2, 4), (3, 5), (4, 6), (5, 7),
-)
+from ..structures.coco_person import COCO_KEYPOINTS, COCO_SKELETON
 
 # Proportions in body heights.
 HIP_Y, SHOULDER_Y, NECK_Y = 0.51, 0.805, 0.86

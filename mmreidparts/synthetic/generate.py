@@ -22,9 +22,9 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 import cv2
 import numpy as np
 
+from ..part_labels.coco_keypoints import coco_document, keypoint_annotation
 from ..structures.part_schemes import get_part_scheme
 from .appearance import Camera, Identity, sample_cameras, sample_identities
-from .body import COCO_KEYPOINTS, COCO_SKELETON
 from .render import render_sample
 
 SPLIT_DIRS: Tuple[str, ...] = ('bounding_box_train', 'query', 'bounding_box_test')
@@ -214,18 +214,11 @@ def generate_synthetic_dataset(out_dir: Union[str, Path], num_train_ids: int = 2
         for i, r in enumerate(recs, start=1):
             images.append({'id': i, 'file_name': r['file_name'], 'height': size[0],
                            'width': size[1], 'pid': r['pid'], 'camid': r['camid']})
-            bw, bh = r['bbox'][2:]
-            anns.append({'id': i, 'image_id': i, 'category_id': 1, 'keypoints': r['keypoints'],
-                         'num_keypoints': r['num_keypoints'], 'bbox': r['bbox'],
-                         'area': bw * bh, 'iscrowd': 0})
+            anns.append(keypoint_annotation(i, i, np.asarray(r['keypoints']).reshape(17, 3),
+                                            bbox=r['bbox'], decimals=None))
             if r['occluder'] is not None:
                 occluded.append(f'{split}/{r["file_name"]}')
-        coco = {'info': {'description': f'mmreidparts synthetic pedestrians, {split}',
-                         'version': FORMAT_VERSION},
-                'images': images, 'annotations': anns,
-                'categories': [{'id': 1, 'name': 'person', 'supercategory': 'person',
-                                'keypoints': list(COCO_KEYPOINTS),
-                                'skeleton': [list(p) for p in COCO_SKELETON]}]}
+        coco = coco_document(images, anns, f'mmreidparts synthetic pedestrians, {split}')
         (out / 'keypoints' / f'{split}.json').write_text(json.dumps(coco))
         counts[split] = {'images': len(recs), 'ids': len({r['pid'] for r in recs})}
     meta = {'generator': 'mmreidparts.synthetic', 'seed': int(seed), 'params': params,

@@ -4,7 +4,10 @@ Every ``configs/*/*_mobilenetv2os8_*_cpu.py`` config trains on the tier's backbo
 ImageNet MobileNetV2 at output stride 8), input size, PK batch, optimizer, schedule and
 epochs; its training pipeline is BoT's with only the method's own steps added (label
 loading) or swapped in (a method's crop for the pad-crop); test pipeline and evaluator are
-BoT's. A method changes its head, losses and those steps, nothing else.
+BoT's. A method changes its head, losses and those steps, nothing else. A two-stream model
+(the part-aligned bilinear one) runs the tier's backbone as its appearance stream, and its
+part stream on the same 24x8 grid from the tier's ImageNet weights or a pose distillation
+of them.
 """
 import glob
 import os.path as osp
@@ -24,6 +27,9 @@ REPLACEMENTS = {'VPMRandomCrop': 'PadRandomCrop'}
 BACKBONE_KEYS = ('out_indices', )
 # backbone adapters that wrap the tier backbone (its config is their `backbone`)
 BACKBONE_WRAPPERS = ('MultiBranchBackbone', )
+
+
+TIER_WEIGHTS = 'mobilenetv2_imagenet_torchvision_keys.pt'
 
 
 def _rel(path: str) -> str:
@@ -57,9 +63,13 @@ def _strip_method_steps(pipeline: List[dict]) -> List[dict]:
 
 
 def _tier_backbone(backbone: dict) -> dict:
-    """The tier backbone inside a config's backbone (unwrapping adapters such as MGN's)."""
-    if str(backbone['type']).split('.')[-1] in BACKBONE_WRAPPERS:
+    """The tier backbone inside a config's backbone: MGN's branches unwrapped, a two-stream
+    backbone's appearance stream."""
+    kind = str(backbone['type']).split('.')[-1]
+    if kind in BACKBONE_WRAPPERS:
         return backbone['backbone']
+    if kind == 'TwoStreamBackbone':
+        return backbone['appearance']
     return backbone
 
 
@@ -87,7 +97,7 @@ def test_tier_config_differs_from_bot_only_by_the_method(path):
                 if k not in BACKBONE_KEYS}
     assert backbone == {k: v for k, v in bot.model.backbone.items() if k not in BACKBONE_KEYS}
     assert backbone['output_stride'] == 8 and backbone['widen_factor'] == 1.0
-    assert backbone['pretrained'].endswith('mobilenetv2_imagenet_torchvision_keys.pt')
+    assert backbone['pretrained'].endswith(TIER_WEIGHTS)
     assert cfg.model.data_preprocessor == bot.model.data_preprocessor
     assert cfg.model.head.num_classes == bot.model.head.num_classes
     for key in ('optim_wrapper', 'param_scheduler', 'train_cfg', 'val_evaluator',
@@ -114,6 +124,29 @@ def test_tier_input_gives_24x8_maps(dataset):
              dataset.pipeline if t['type'] == 'ReIDResize']
     assert sizes == [(192, 64), (192, 64)]
     assert cfg.model.backbone.output_stride == 8  # 192 / 8 = 24 rows, 64 / 8 = 8 columns
+
+
+def test_the_tier_has_the_bilinear_model_with_both_part_stream_inits():
+    names = {_rel(p) for p in TIER}
+    for dataset in DATASETS:
+        assert f'part_bilinear/bilinear_mobilenetv2os8_1xb64_{dataset}_cpu.py' in names
+    distilled = 'part_bilinear/bilinear_posedistill_mobilenetv2os8_1xb64_cuhk03detected_cpu.py'
+    assert distilled in names
+    imagenet = Config.fromfile(osp.join(
+        CONFIG_DIR, 'part_bilinear', 'bilinear_mobilenetv2os8_1xb64_cuhk03detected_cpu.py'))
+    pose = Config.fromfile(osp.join(CONFIG_DIR, distilled))
+    assert imagenet.model.backbone.part.pretrained.endswith(TIER_WEIGHTS)
+    assert pose.model.backbone.part.pretrained.endswith('part_stream.pth')
+    # the only difference between the two: where the part stream starts
+    pose.model.backbone.part.pretrained = imagenet.model.backbone.part.pretrained
+    assert pose.model == imagenet.model
+
+
+@pytest.mark.parametrize('path', [p for p in TIER if 'bilinear' in osp.basename(p)], ids=_rel)
+def test_two_stream_part_stream_is_on_the_tier_grid(path):
+    part = Config.fromfile(path).model.backbone.part
+    assert part.type == 'MobileNetV2ReID' and part.output_stride == 8  # 24x8 at 192x64
+    assert part.widen_factor == 1.0 and part.drop_unused_layers
 
 
 def test_part_label_configs_regroup_the_atoms():

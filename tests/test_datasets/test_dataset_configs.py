@@ -35,6 +35,7 @@ EXPECTED = {
     'partial_reid': ('Market1501', 'PartialREID', 'all'),
     'partial_ilids': ('Market1501', 'PartialiLIDS', 'all'),
     'market1501_500k': ('Market1501', 'Market1501Distractors', 'market'),
+    'mars': ('MARS', 'MARS', 'market'),
 }
 
 

@@ -169,6 +169,25 @@ def tiny_pal_cfg(tmp_path) -> str:
     return str(path)
 
 
+BILINEAR_SYNTHETIC = osp.join(ROOT, 'configs', 'part_bilinear',
+                              'bilinear_mobilenetv2os8_1xb64_synthetic_cpu.py')
+
+
+@pytest.fixture()
+def tiny_bilinear_cfg(tmp_path) -> str:
+    """The two-stream tier model on quarter-width MobileNetV2 streams at 64x32."""
+    path = tmp_path / 'tiny_bilinear.py'
+    path.write_text(
+        f"_base_ = ['{BILINEAR_SYNTHETIC}']\n"
+        "model = dict(backbone=dict(appearance=dict(widen_factor=0.25),\n"
+        "                           part=dict(widen_factor=0.25)),\n"
+        "             head=dict(app_channels=1280, part_channels=24, num_classes=8))\n"
+        "train_pipeline = [dict(type='LoadReIDImage'), dict(type='ReIDResize', scale=(64, 32)),\n"
+        "                  dict(type='PackReIDInputs')]\n"
+        "train_dataloader = dict(dataset=dict(pipeline=train_pipeline))\n")
+    return str(path)
+
+
 def test_aux_head_steps_time_the_ps_head_with_and_without(tool, tiny_pal_cfg):
     from mmreidparts.utils import register_all_modules
     register_all_modules()
@@ -198,3 +217,25 @@ def test_aux_head_steps_time_the_ps_head_with_and_without(tool, tiny_pal_cfg):
     text = tool.format_report(res, ((0.0, 0.0, 0.0), (0.0, 0.0, 0.0)))
     assert 'aux head calls during predict: 0' in text
     assert re.search(r'the aux heads add [+-][\d.]+ % to the training step', text)
+
+
+def test_stream_step_times_one_stream_of_a_two_stream_backbone(tool, tiny_bilinear_cfg):
+    from mmreidparts.utils import register_all_modules
+    register_all_modules()
+    cfg = Config.fromfile(tiny_bilinear_cfg)
+    device = torch.device('cpu')
+    model, optim = tool.build_model_and_optimizer(cfg, device)
+    batch = tool.make_batch(8, (64, 32), model.head.num_classes)
+    steps = tool.make_steps(model, optim, batch, device, amp=False, stream='appearance')
+    assert list(steps) == ['backbone', 'full', 'optimizer', 'head', 'stream']
+    model.zero_grad(set_to_none=True)
+    assert steps['stream']() != 0.0
+    assert model.backbone.appearance.conv1.conv.weight.grad is not None
+    assert model.backbone.part.conv1.conv.weight.grad is None  # the other stream is idle
+    with pytest.raises(ValueError, match=r"no sub-network 'pose'.*'appearance', 'part'"):
+        tool.make_steps(model, optim, batch, device, amp=False, stream='pose')
+    res = tool.benchmark(cfg, batch_size=8, iters=1, warmup=0, device='cpu',
+                         stream='appearance')
+    assert res['stream'] == 'appearance' and res['stream_ms'] > 0
+    assert res['full_over_stream'] == pytest.approx(res['full_ms'] / res['stream_ms'])
+    assert 'stream appearance fwd+bwd' in tool.format_report(res, ((0, 0, 0), (0, 0, 0)))

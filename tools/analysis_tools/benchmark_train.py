@@ -16,7 +16,11 @@ Two steps are timed on the same random batch at the config's input size:
 - ``head``: the head alone, forward (pooling, embeddings) and losses and backward down to
   the feature map, on backbone features computed once: the direct measure of what the
   head, pooling and losses cost, free of the run-to-run noise of the backbone's time that
-  the difference ``full - backbone`` carries.
+  the difference ``full - backbone`` carries;
+- ``stream`` (with ``--stream NAME``): one sub-network of the backbone alone, forward and
+  backward on the preprocessed images (e.g. ``--stream appearance`` times the appearance
+  stream of a two-stream model, ``model.backbone.appearance``), for the cost of a model
+  against its single-stream counterpart.
 
 For a model with training-only heads (``ReIDModel.aux_heads``, e.g. the part segmentation
 head of part awareness learning) four more steps tell their cost:
@@ -31,12 +35,12 @@ head of part awareness learning) four more steps tell their cost:
 The batch holds random images, identity labels in the PK layout of the identity sampler
 (``batch / num_instances`` identities, ``num_instances`` images each) and, for part-based
 heads (or aux heads with ``num_classes`` part classes), random part label maps with ids
-``0..K``; for heads with a region grid (VPM), the region boxes of a random top crop (kept
-ratio drawn in [0.5, 1]) of every image. Iterations of the steps alternate, so that other
-processes sharing the machine slow them alike. From the median step times the report gives
-the overhead of the full step over the backbone (head, pooling, losses, data preprocessor
-and optimizer step), the same without the optimizer step, and the head step's time as a
-share of the backbone step. Pretrained
+``0..K`` (and random keypoints for heads that regress them); for heads with a region grid
+(VPM), the region boxes of a random top crop (kept ratio drawn in [0.5, 1]) of every image.
+Iterations of the steps alternate, so that other processes sharing the machine slow them
+alike. From the median step times the report gives the overhead of the full step over the
+backbone (head, pooling, losses, data preprocessor and optimizer step), the same without
+the optimizer step, and the head step's time as a share of the backbone step. Pretrained
 weights are not loaded (nothing is downloaded).
 """
 import argparse
@@ -79,6 +83,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--device', default=None,
                         help='cpu, cuda, cuda:1, ... (default: cuda when available)')
     parser.add_argument('--seed', type=int, default=0, help='seed of the random batch')
+    parser.add_argument('--stream', default=None, metavar='NAME',
+                        help='also time model.backbone.<NAME> alone (forward + backward), '
+                        'e.g. "appearance" of a TwoStreamBackbone')
     parser.add_argument('--json', default=None, help='also write the figures to this file')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of the config, key=value pairs')
@@ -125,12 +132,14 @@ def make_batch(batch_size: int,
                num_parts: Optional[int] = None,
                num_instances: int = 4,
                seed: int = 0,
-               region_grid: Optional[Tuple[int, int]] = None) -> dict:
+               region_grid: Optional[Tuple[int, int]] = None,
+               num_keypoints: Optional[int] = None) -> dict:
     """A random batch in the data loader's format: uint8 images and data samples.
 
     Each sample has a PK ``gt_label`` and, when ``num_parts`` is given, a random
     ``gt_part_map`` of the image size with ids ``0..num_parts``; with ``region_grid``,
-    ``region_boxes`` ``[p, 4]`` of a top crop keeping a random ratio in [0.5, 1].
+    ``region_boxes`` ``[p, 4]`` of a top crop keeping a random ratio in [0.5, 1]; with
+    ``num_keypoints``, random visible ``gt_keypoints`` inside the image.
     """
     gen = torch.Generator().manual_seed(seed)
     h, w = size
@@ -148,6 +157,10 @@ def make_batch(batch_size: int,
                                             side_crop_box(h, w, ratio, 'top'), size)
             sample.set_field(torch.as_tensor(boxes, dtype=torch.float32), 'region_boxes',
                              dtype=Tensor)
+        if num_keypoints is not None:
+            kps = torch.rand(num_keypoints, 3, generator=gen) * torch.tensor([w, h, 0.0])
+            kps[:, 2] = 2.0
+            sample.set_field(kps, 'gt_keypoints', dtype=Tensor)
         samples.append(sample)
     return dict(inputs=inputs, data_samples=samples)
 
@@ -174,12 +187,27 @@ def autocast_context(device: torch.device,
     return lambda: torch.autocast(device_type=device.type, dtype=dtype)
 
 
+def backbone_part(model: nn.Module, name: str) -> nn.Module:
+    """The sub-module ``model.backbone.<name>`` (dotted), with a clear error if absent."""
+    module = model.backbone
+    for attr in name.split('.'):
+        if not hasattr(module, attr) or not isinstance(getattr(module, attr), nn.Module):
+            children = [n for n, _ in model.backbone.named_children()]
+            raise ValueError(f'--stream {name}: the backbone {type(model.backbone).__name__} '
+                             f'has no sub-network {name!r}; its children are {children}')
+        module = getattr(module, attr)
+    return module
+
+
 def make_steps(model: nn.Module, optim_wrapper: OptimWrapper, batch: dict,
-               device: torch.device, amp: bool) -> Dict[str, Callable[[], float]]:
-    """The steps ``backbone``, ``full``, ``optimizer`` and ``head``, each returning a loss or 0.
+               device: torch.device, amp: bool,
+               stream: Optional[str] = None) -> Dict[str, Callable[[], float]]:
+    """The steps ``backbone``, ``full``, ``optimizer``, ``head`` (and ``stream``), each
+    returning a loss or 0.
 
     ``optimizer`` only steps the optimizer on the gradients left by ``full``, so it must
-    run after ``full`` once.
+    run after ``full`` once. ``stream`` times ``model.backbone.<stream>`` on the images as
+    the backbone feeds it (its input normalisation, when the backbone has one for it).
     """
     autocast = autocast_context(device, amp)
     scaler = torch.amp.GradScaler('cuda') if amp and device.type == 'cuda' else None
@@ -239,6 +267,26 @@ def make_steps(model: nn.Module, optim_wrapper: OptimWrapper, batch: dict,
     # the order matters: 'optimizer' reuses the gradients of the last 'full' step
     steps = dict(backbone=backbone_step, full=full_step, optimizer=optimizer_step,
                  head=head_step)
+    if stream is not None:
+        sub = backbone_part(model, stream)
+        norm = getattr(model.backbone, f'{stream}_norm', None)
+        with torch.no_grad(), autocast():
+            sub_in = norm(images) if norm is not None else images
+            sub_out = sub(sub_in)
+        sub_out = (sub_out, ) if isinstance(sub_out, Tensor) else tuple(sub_out)
+        sub_probes = tuple(torch.randn(f.shape, generator=gen).to(device) for f in sub_out)
+
+        def stream_step() -> float:
+            sub.zero_grad(set_to_none=True)
+            with autocast():
+                x = norm(images) if norm is not None else images
+                out = sub(x)
+                out = (out, ) if isinstance(out, Tensor) else out
+                loss = sum((f.float() * r).sum() for f, r in zip(out, sub_probes))
+            loss.backward()
+            return float(loss.detach())
+
+        steps['stream'] = stream_step
     aux_heads = getattr(model, 'aux_heads', None)
     if aux_heads is not None and len(aux_heads):
         steps.update(aux_steps(model, full_step, feats0, samples, batch, autocast))
@@ -319,7 +367,8 @@ def benchmark(cfg: Config,
               warmup: int = 2,
               device: Optional[str] = None,
               amp: bool = False,
-              seed: int = 0) -> dict:
+              seed: int = 0,
+              stream: Optional[str] = None) -> dict:
     """Time the full training step and the bare backbone step of ``cfg``; return figures."""
     dev = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     loader = cfg.get('train_dataloader') or {}
@@ -336,13 +385,14 @@ def benchmark(cfg: Config,
         num_parts = min(part_classes) - 1 if part_classes else None
     region_grid = getattr(head, 'region_grid', None)
     batch = make_batch(batch_size, size, head.num_classes, num_parts, num_instances, seed,
-                       region_grid)
-    times = time_alternating(make_steps(model, optim_wrapper, batch, dev, amp), iters,
-                             warmup, dev)
+                       region_grid=region_grid,
+                       num_keypoints=getattr(head, 'num_keypoints', None))
+    times = time_alternating(make_steps(model, optim_wrapper, batch, dev, amp, stream),
+                             iters, warmup, dev)
     out = dict(
         config=cfg.filename, device=str(dev), threads=torch.get_num_threads(),
         batch_size=batch_size, input_size=list(size), num_parts=num_parts, iters=iters,
-        warmup=warmup, amp=amp)
+        warmup=warmup, amp=amp, stream=stream)
     for name, secs in times.items():
         median = statistics.median(secs)
         out[f'{name}_ms'] = 1000 * median
@@ -358,6 +408,9 @@ def benchmark(cfg: Config,
         out['aux_share'] = out['aux_ms'] / out['backbone_ms']
         out['aux_test_overhead'] = out['predict_ms'] / out['predict_no_aux_ms'] - 1
         out['aux_calls_in_predict'] = int(model.aux_calls_in_predict)
+    if stream is not None:
+        out['stream_share'] = out['stream_ms'] / out['backbone_ms']
+        out['full_over_stream'] = out['full_ms'] / out['stream_ms']
     return out
 
 
@@ -398,6 +451,14 @@ def format_report(res: dict, load: Tuple[Tuple[float, ...], Tuple[float, ...]]) 
             f'{res["predict_no_aux_ms"]:.1f} without ({100 * res["aux_test_overhead"]:+.1f} %); '
             f'aux head calls during predict: {res["aux_calls_in_predict"]}',
         ]
+    if res.get('stream') is not None:
+        lines += [
+            f'stream {res["stream"]} fwd+bwd : {res["stream_img_per_s"]:8.2f} img/s  '
+            f'({res["stream_ms"]:.1f} ms/iter median) = {100 * res["stream_share"]:.1f} % of '
+            'the backbone step',
+            f'full step / stream : {res["full_over_stream"]:.2f}x the time of the '
+            f'{res["stream"]} stream alone',
+        ]
     return '\n'.join(lines)
 
 
@@ -414,7 +475,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     cfg = read_config(args.config, args.cfg_options)
     before = os.getloadavg()
     res = benchmark(cfg, args.batch_size, args.iters, args.warmup, args.device, args.amp,
-                    args.seed)
+                    args.seed, args.stream)
     after = os.getloadavg()
     res['loadavg_before'], res['loadavg_after'] = list(before), list(after)
     print(format_report(res, (before, after)))

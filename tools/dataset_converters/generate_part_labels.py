@@ -9,6 +9,10 @@ Examples::
     # pose + person mask (pip install -e .[labels])
     python tools/dataset_converters/generate_part_labels.py data/market1501 \\
         --backend mediapipe --schemes bpbreid5 bpbreid8 pal7 atoms13 --workers 4
+    # ... and save the pose keypoints it found, as COCO JSON per split (for the keypoints
+    # backend, or the pose distillation of tools/pretrain_part_stream.py)
+    python tools/dataset_converters/generate_part_labels.py data/market1501 \\
+        --backend mediapipe --schemes atoms13 --save-keypoints --keypoint-dir DIR
     # from COCO keypoint files <data_root>/keypoints/<split>.json
     python tools/dataset_converters/generate_part_labels.py data/occluded_duke \\
         --backend keypoints --schemes bpbreid8
@@ -50,8 +54,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--limit', type=int, default=None,
                    help='label at most this many images (evenly spaced sample)')
     p.add_argument('--keypoint-dir', default=None,
-                   help='keypoints backend: folder of <split>.json '
-                   '(default <data_root>/keypoints)')
+                   help='folder of the COCO keypoint files <split>.json: read by the keypoints '
+                   'backend, written with --save-keypoints (default <data_root>/keypoints)')
+    p.add_argument('--save-keypoints', action='store_true',
+                   help='also save the pose keypoints found (mediapipe: its landmarks mapped '
+                   'to COCO-17) to --keypoint-dir; images whose labels exist but whose '
+                   'keypoints are missing are run again for their keypoints')
     p.add_argument('--field-root', default=None,
                    help='pifpaf backend: folder of <split>/<image>[.confidence_fields].npy')
     p.add_argument('--threshold', type=float, default=0.5,
@@ -87,11 +95,19 @@ def main(argv=None) -> int:
     backend = build_backend(args.backend, args.data_root, keypoint_dir=args.keypoint_dir,
                             **kwargs)
     out_root = args.out_root or osp.join(args.data_root, 'masks')
+    keypoint_out = None
+    if args.save_keypoints:
+        keypoint_out = args.keypoint_dir or osp.join(args.data_root, 'keypoints')
+        if args.backend == 'keypoints':
+            sys.exit('--save-keypoints with --backend keypoints would rewrite the keypoint '
+                     'files being read; use the mediapipe backend')
+        if not backend.finds_keypoints:
+            sys.exit(f'--save-keypoints: the {args.backend} backend finds no keypoints')
     tasks = collect_tasks(args.data_root, args.splits, backend.input_kind, args.field_root,
                           args.limit)
     summaries = run_generation(backend, args.data_root, args.schemes, out_root=out_root,
                                workers=args.workers, progress=not args.no_progress,
-                               tasks=tasks)
+                               tasks=tasks, keypoint_dir=keypoint_out)
     for name, summary in summaries.items():
         if args.compare_to:
             summary['comparison'] = compare_label_dirs(out_root, args.compare_to, name,
@@ -100,7 +116,7 @@ def main(argv=None) -> int:
                                json.dumps(summary, indent=2).encode('utf-8'))
         brief = {k: summary[k] for k in ('scheme', 'processed', 'skipped_existing', 'images',
                                          'with_person', 'no_person', 'person_found_share',
-                                         'coverage', 'timing')}
+                                         'coverage', 'keypoints', 'timing')}
         brief['unreadable'] = [u['path'] for u in summary['unreadable']]
         if 'comparison' in summary:
             brief['comparison'] = summary['comparison']

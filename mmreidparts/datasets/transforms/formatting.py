@@ -9,7 +9,8 @@ from mmengine.structures import PixelData
 from mmreidparts.registry import TRANSFORMS
 from mmreidparts.structures.reid_data_sample import ReIDDataSample
 
-DEFAULT_META_KEYS = ('img_path', 'pid', 'camid', 'is_query', 'img_shape', 'ori_shape', 'flip')
+DEFAULT_META_KEYS = ('img_path', 'pid', 'camid', 'is_query', 'img_shape', 'ori_shape', 'flip',
+                     'tracklet_id', 'in_gallery')
 
 
 @TRANSFORMS.register_module()
@@ -26,10 +27,13 @@ class PackReIDInputs(BaseTransform):
     - ``region_boxes``: ``[p, 4]`` float32 tensor (x1, y1, x2, y2 in input pixels), from
       ``region_boxes`` (VPM's regions, which its head projects on the feature map);
     - ``gt_part_fields``: PixelData ``[K, H, W]`` float32, from ``gt_part_fields`` (soft
-      part fields, channel k = part k + 1 of the scheme).
+      part fields, channel k = part k + 1 of the scheme);
+    - ``gt_keypoints``: ``[17, 3]`` float32 tensor (x, y, v in input pixels), from
+      ``gt_keypoints``.
 
     Args:
-        meta_keys: keys copied into the data sample's metainfo.
+        meta_keys: keys copied into the data sample's metainfo (those present; the video
+            datasets' ``tracklet_id`` and ``in_gallery`` included by default).
     """
 
     def __init__(self, meta_keys: Sequence[str] = DEFAULT_META_KEYS) -> None:
@@ -69,6 +73,9 @@ class PackReIDInputs(BaseTransform):
                 raise ValueError(f'PackReIDInputs: gt_part_fields of {results.get("img_path")} '
                                  f'must be [K, H, W], got {tuple(fields.shape)}')
             sample.set_field(PixelData(data=fields), 'gt_part_fields', dtype=PixelData)
+        if results.get('gt_keypoints') is not None:
+            kps = torch.as_tensor(np.asarray(results['gt_keypoints']), dtype=torch.float32)
+            sample.set_field(kps.reshape(-1, 3), 'gt_keypoints', dtype=torch.Tensor)
         meta = {k: results[k] for k in self.meta_keys if k in results}
         if 'flip' in self.meta_keys:
             meta.setdefault('flip', False)

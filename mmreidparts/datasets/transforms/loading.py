@@ -1,8 +1,8 @@
-"""Loading transforms: the image and its body-part label map."""
+"""Loading transforms: the image, its body-part label map and its pose keypoints."""
 import io
 import os.path as osp
 import warnings
-from typing import Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -277,3 +277,77 @@ class LoadPartLabel(BaseTransform):
         return (f'{type(self).__name__}(source_scheme={self.source_scheme!r}, '
                 f'ignore_index={self.ignore_index}, empty_as_ignore={self.empty_as_ignore}, '
                 f'aspect_tolerance={self.aspect_tolerance})')
+
+
+@TRANSFORMS.register_module()
+class LoadKeypoints(BaseTransform):
+    """Load the record's 17 COCO pose keypoints into ``gt_keypoints`` (17 x 3 float32).
+
+    Keypoints are read from COCO keypoint JSON files, one per split folder
+    (``<keypoint_dir>/<split dir>.json``, ``file_name`` relative to the split folder: the
+    layout the label generator writes with ``--save-keypoints`` and the synthetic renderer
+    writes), for a dataset in Market layout (the image's folder is its split). Of several
+    people the one whose head is nearest the top centre of the box is taken, as the label
+    backends do. An image listed without a person, or not listed, gets all keypoints
+    missing (``v = 0``), which supervises nothing. The geometric transforms move
+    ``gt_keypoints`` with the image (``VPMRandomCrop`` does not).
+
+    Args:
+        keypoint_dir: folder of the JSON files; None = ``<dataset root>/keypoints``, the
+            root being the parent of the image's split folder.
+        missing: 'zeros' (an image not in its split's file gets missing keypoints) or
+            'error'.
+    """
+
+    _cache: Dict[str, Dict[str, List[np.ndarray]]] = {}
+
+    def __init__(self, keypoint_dir: Optional[str] = None, missing: str = 'zeros') -> None:
+        if missing not in ('zeros', 'error'):
+            raise ValueError(f"LoadKeypoints: missing must be 'zeros' or 'error', got {missing!r}")
+        self.keypoint_dir = keypoint_dir
+        self.missing = missing
+
+    def _file_of(self, img_path: str) -> str:
+        """The keypoint file of an image's split."""
+        split_dir = osp.dirname(osp.abspath(img_path))
+        folder = self.keypoint_dir or osp.join(osp.dirname(split_dir), 'keypoints')
+        return osp.join(folder, osp.basename(split_dir) + '.json')
+
+    @classmethod
+    def _people(cls, path: str) -> Dict[str, List[np.ndarray]]:
+        """``{file_name: [[17, 3] arrays]}`` of a keypoint file, read once per process."""
+        if path not in cls._cache:
+            if not osp.isfile(path):
+                raise FileNotFoundError(f'LoadKeypoints: keypoint file {path} does not exist '
+                                        '(COCO keypoint JSON per split, written by '
+                                        'generate_part_labels.py --save-keypoints)')
+            from mmreidparts.part_labels.backends import load_coco_keypoints
+            cls._cache[path] = load_coco_keypoints(path)
+        return cls._cache[path]
+
+    def transform(self, results: dict) -> dict:
+        """Add ``gt_keypoints`` of the record's target person."""
+        from mmreidparts.part_labels.skeleton import select_target
+        img_path = results.get('img_path')
+        if img_path is None:
+            raise KeyError("LoadKeypoints: the record has no 'img_path' key")
+        if 'img_shape' not in results:
+            raise KeyError('LoadKeypoints: no img_shape in the results; put LoadReIDImage '
+                           'before LoadKeypoints')
+        path = self._file_of(img_path)
+        people = self._people(path)
+        name = osp.basename(img_path)
+        if name not in people and self.missing == 'error':
+            raise KeyError(f'LoadKeypoints: {path} does not list the image {name}')
+        found = people.get(name, [])
+        h, w = results['img_shape'][:2]
+        idx = select_target(found, w, h)
+        kps = np.zeros((17, 3), np.float32) if idx is None else \
+            np.asarray(found[idx], dtype=np.float32)
+        results['gt_keypoints'] = kps
+        return results
+
+    def __repr__(self) -> str:
+        """Name and arguments."""
+        return (f'{type(self).__name__}(keypoint_dir={self.keypoint_dir!r}, '
+                f'missing={self.missing!r})')

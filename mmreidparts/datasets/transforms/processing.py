@@ -2,9 +2,11 @@
 
 The label fields carried along are ``gt_seg_map`` (H x W uint8 part ids, 0 = background,
 255 = ignore), ``gt_part_fields`` (K x H x W float32 soft part maps, ``LoadPifPafLabel``
-in ``mode='soft'``) and ``gt_region_map`` (H x W VPM region ids ``0..p-1`` of
-``VPMRandomCrop``; :data:`REGION_IGNORE` marks pixels that belong to no region). VPM's
-``region_boxes`` move too, and ``region_visibility`` is recomputed from them
+in ``mode='soft'``), ``gt_region_map`` (H x W VPM region ids ``0..p-1`` of
+``VPMRandomCrop``; :data:`REGION_IGNORE` marks pixels that belong to no region) and
+``gt_keypoints`` (17 x 3 COCO keypoints ``x, y, v`` in pixels, ``LoadKeypoints``; a
+keypoint moved out of the image, or erased, becomes missing: ``v = 0``, ``x = y = 0``).
+VPM's ``region_boxes`` move too, and ``region_visibility`` is recomputed from them
 (:func:`~mmreidparts.datasets.transforms.vpm_crop.move_region_fields`).
 """
 import math
@@ -17,6 +19,7 @@ from mmcv.transforms import BaseTransform
 from mmreidparts.datasets.transforms.pifpaf_labels import resize_maps
 from mmreidparts.datasets.transforms.vpm_crop import move_region_fields
 from mmreidparts.registry import TRANSFORMS
+from mmreidparts.structures.coco_person import COCO_FLIP_PAIRS
 from mmreidparts.structures.part_schemes import PartScheme, get_part_scheme
 from mmreidparts.structures.region_grid import flip_region_order
 
@@ -52,6 +55,25 @@ def _region_map(results: dict, h: int, w: int, name: str) -> Optional[np.ndarray
     return region
 
 
+def _keypoints(results: dict) -> Optional[np.ndarray]:
+    """A float copy of ``gt_keypoints`` ``[17, 3]``, or None."""
+    kps = results.get('gt_keypoints')
+    if kps is None:
+        return None
+    kps = np.array(kps, dtype=np.float32)
+    if kps.ndim != 2 or kps.shape[1] != 3:
+        raise ValueError(f'gt_keypoints of {results.get("img_path")} has shape '
+                         f'{tuple(kps.shape)}; expected [K, 3] (x, y, v)')
+    return kps
+
+
+def _drop_outside(kps: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Mark keypoints outside ``[0, w] x [0, h]`` (and missing ones) as missing, at (0, 0)."""
+    out = (kps[:, 0] < 0) | (kps[:, 0] > w) | (kps[:, 1] < 0) | (kps[:, 1] > h)
+    kps[out | (kps[:, 2] <= 0)] = 0.0
+    return kps
+
+
 def _resize_nearest(label: np.ndarray, h: int, w: int) -> np.ndarray:
     """Nearest-neighbour resize of an ``[h0, w0]`` integer map to ``[h, w]``, same dtype."""
     # OpenCV has no 64-bit integer resize; region ids fit int32.
@@ -64,8 +86,10 @@ class ReIDResize(BaseTransform):
     """Resize ``img`` (bilinear) and its label maps to ``scale = (H, W)``.
 
     ``gt_seg_map`` and ``gt_region_map`` are resized with nearest neighbour (ids are not
-    blended), ``gt_part_fields`` bilinearly, channel by channel. Updated keys: ``img``,
-    ``img_shape`` and the label fields present; added ``scale_factor = (w_scale, h_scale)``.
+    blended), ``gt_part_fields`` bilinearly, channel by channel; ``gt_keypoints`` are
+    scaled (continuous pixel coordinates, so ``x`` goes to ``x * W / w0``). Updated keys:
+    ``img``, ``img_shape`` and the label fields present; added
+    ``scale_factor = (w_scale, h_scale)``.
     """
 
     def __init__(self, scale: Sequence[int] = (256, 128)) -> None:
@@ -88,6 +112,11 @@ class ReIDResize(BaseTransform):
         seg = results.get('gt_seg_map')
         if seg is not None and seg.shape[:2] != (h, w):
             results['gt_seg_map'] = cv2.resize(seg, (w, h), interpolation=cv2.INTER_NEAREST)
+        kps = _keypoints(results)
+        if kps is not None:
+            kps[:, 0] *= w / w0
+            kps[:, 1] *= h / h0
+            results['gt_keypoints'] = _drop_outside(kps, h, w)
         results['img_shape'] = (h, w)
         results['scale_factor'] = (w / w0, h / h0)
         return move_region_fields(results, scale=(w / w0, h / h0))
@@ -106,7 +135,8 @@ class PadRandomCrop(BaseTransform):
     ``gt_part_fields`` with 0 in every channel (no part there), and ``gt_region_map`` with
     ``region_pad_val`` (default :data:`REGION_IGNORE`: the padding lies outside the
     pedestrian box that VPM splits into regions, and id 0 is the top stripe, not
-    background). Adds ``crop_offset = (top, left)`` in the padded image
+    background). ``gt_keypoints`` shift by ``(padding - left, padding - top)``; those that
+    leave the crop become missing. Adds ``crop_offset = (top, left)`` in the padded image
     (``(padding, padding)`` is the identity).
     """
 
@@ -160,6 +190,11 @@ class PadRandomCrop(BaseTransform):
             region_p = np.pad(region, p, mode='constant',
                               constant_values=self.region_pad_val)  # [H + 2p, W + 2p]
             results['gt_region_map'] = region_p[top:top + h, left:left + w]
+        kps = _keypoints(results)
+        if kps is not None:
+            kps[:, 0] += p - left
+            kps[:, 1] += p - top
+            results['gt_keypoints'] = _drop_outside(kps, h, w)
         return move_region_fields(results, shift=(p - left, p - top))
 
     def __repr__(self) -> str:
@@ -181,7 +216,8 @@ class ReIDRandomFlip(BaseTransform):
     positions in the box, so with a grid of ``n > 1`` columns (``region_grid`` of
     ``VPMRandomCrop``) column ``c`` becomes ``n - 1 - c`` (the horizontal stripes of
     ``n = 1`` are only mirrored), as if the holistic image had been flipped before the
-    crop. Sets ``flip`` (and ``flip_direction='horizontal'`` when flipped).
+    crop. ``gt_keypoints`` go to ``x -> W - x`` with the COCO left/right keypoints
+    swapped. Sets ``flip`` (and ``flip_direction='horizontal'`` when flipped).
     """
 
     def __init__(self, prob: float = 0.5) -> None:
@@ -223,6 +259,16 @@ class ReIDRandomFlip(BaseTransform):
                 lut[:grid[0] * grid[1]] = flip_region_order(grid)
                 region = lut[region].astype(region.dtype)
             results['gt_region_map'] = np.ascontiguousarray(region)
+        kps = _keypoints(results)
+        if kps is not None:
+            if kps.shape[0] != 17:
+                raise ValueError(f'ReIDRandomFlip: gt_keypoints of {results.get("img_path")} '
+                                 f'has {kps.shape[0]} keypoints; the COCO left/right swap needs '
+                                 '17')
+            kps[:, 0] = results['img'].shape[1] - kps[:, 0]
+            for a, b in COCO_FLIP_PAIRS:
+                kps[[a, b]] = kps[[b, a]]
+            results['gt_keypoints'] = _drop_outside(kps, *results['img'].shape[:2])
         return move_region_fields(results, flip=True)
 
     @staticmethod
@@ -250,8 +296,9 @@ class RandomErasing(BaseTransform):
     normalisation), ``mode='random'`` with uniform random pixels. Label pixels in the
     rectangle become background: ``seg_fill`` (0; 255 makes them ignored, None leaves the
     part labels as they are) in ``gt_seg_map`` and 0 in every channel
-    of ``gt_part_fields``. ``gt_region_map`` is left as it is: VPM regions are positions
-    in the pedestrian box, which erasing does not move. Adds
+    of ``gt_part_fields``; ``gt_keypoints`` inside it become missing. ``gt_region_map`` is
+    left as it is: VPM regions are positions in the pedestrian box, which erasing does not
+    move. Adds
     ``erase_box = (top, left, h, w)`` or None.
 
     Args:
@@ -347,6 +394,12 @@ class RandomErasing(BaseTransform):
             fields = fields.copy()
             fields[:, top:top + eh, left:left + ew] = 0
             results['gt_part_fields'] = fields
+        kps = _keypoints(results)
+        if kps is not None:
+            inside = ((kps[:, 0] >= left) & (kps[:, 0] < left + ew) &
+                      (kps[:, 1] >= top) & (kps[:, 1] < top + eh))
+            kps[inside] = 0.0
+            results['gt_keypoints'] = kps
         return results
 
     def __repr__(self) -> str:

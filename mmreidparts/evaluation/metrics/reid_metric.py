@@ -15,10 +15,33 @@ from mmreidparts.evaluation.functional.part_distance import part_distance
 from mmreidparts.evaluation.functional.ranking import PROTOCOLS, RankMetrics, rank_metrics
 from mmreidparts.evaluation.functional.rerank import k_reciprocal_rerank
 from mmreidparts.evaluation.functional.retrieval import part_rank_metrics
+from mmreidparts.evaluation.functional.tracklets import (
+    VISIBILITY_MODES,
+    add_frames,
+    new_tracklet,
+    tracklet_samples,
+)
 from mmreidparts.registry import METRICS
 
 _RERANK_DEFAULTS = dict(k1=20, k2=6, lambda_value=0.3)
+_TRACKLET_DEFAULTS = dict(normalize=True, visibility='max')
 AUTO = 'auto'
+
+
+def _switch_options(name: str, value: Union[bool, Dict[str, Any], None],
+                    defaults: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """An optional feature given as False/None (off), True (defaults) or a dict of options."""
+    if isinstance(value, dict):
+        unknown = set(value) - set(defaults)
+        if unknown:
+            raise ValueError(f'ReIDMetric: unknown {name} keys {sorted(unknown)}; expected a '
+                             f'subset of {sorted(defaults)}')
+        return {**defaults, **value}
+    if value is True:
+        return dict(defaults)
+    if value is False or value is None:
+        return None
+    raise ValueError(f'ReIDMetric: {name} must be a bool or a dict, got {value!r}')
 
 
 @METRICS.register_module()
@@ -51,6 +74,15 @@ class ReIDMetric(BaseMetric):
             ``metainfo['embedding_names']`` (``{name}_rank1``, ``{name}_mAP``); where the
             embedding is invisible on either side the distance is ``+inf``.
         chunk_size: queries per chunk (None: picked from the gallery size).
+        tracklets: rank tracklets instead of images (video re-identification, e.g. MARS):
+            False, True or a dict ``(normalize=True, visibility='max')``. Each sample
+            then needs ``tracklet_id`` (and may have ``in_gallery``, default ``not
+            is_query``; a query tracklet with ``in_gallery`` is also a gallery entry); the
+            frames of a tracklet are summed as they come
+            (:mod:`mmreidparts.evaluation.functional.tracklets`: visibility-weighted mean
+            of each embedding row, then L2 normalisation when ``normalize``; row
+            visibility the max or mean over the frames). With distributed testing use a
+            sampler without padding (``round_up=False``), or the padded frames count twice.
         num_repeats: gallery draws of ``'cuhk03_classic'``.
         seed: seed of the ``'cuhk03_classic'`` draws.
         collect_device: ``'cpu'`` or ``'gpu'``, where results are gathered.
@@ -74,6 +106,7 @@ class ReIDMetric(BaseMetric):
                  rerank: Union[bool, Dict[str, Any]] = False,
                  per_part: bool = False,
                  chunk_size: Optional[int] = None,
+                 tracklets: Union[bool, Dict[str, Any], None] = False,
                  num_repeats: int = 10,
                  seed: int = 0,
                  collect_device: str = 'cpu',
@@ -88,18 +121,15 @@ class ReIDMetric(BaseMetric):
         topk = (topk, ) if isinstance(topk, int) else tuple(topk)
         if not topk or any(not isinstance(k, int) or k < 1 for k in topk):
             raise ValueError(f'ReIDMetric: topk must be positive ints, got {topk}')
-        if isinstance(rerank, dict):
-            unknown = set(rerank) - set(_RERANK_DEFAULTS)
-            if unknown:
-                raise ValueError(f'ReIDMetric: unknown rerank keys {sorted(unknown)}; '
-                                 f'expected a subset of {sorted(_RERANK_DEFAULTS)}')
-            rerank = {**_RERANK_DEFAULTS, **rerank}
-        elif rerank is True:
-            rerank = dict(_RERANK_DEFAULTS)
-        elif rerank is not False and rerank is not None:
-            raise ValueError(f'ReIDMetric: rerank must be a bool or a dict, got {rerank!r}')
+        rerank = _switch_options('rerank', rerank, _RERANK_DEFAULTS)
         if chunk_size is not None and chunk_size < 1:
             raise ValueError(f'ReIDMetric: chunk_size must be >= 1, got {chunk_size}')
+        tracklets = _switch_options('tracklets', tracklets, _TRACKLET_DEFAULTS)
+        if tracklets and tracklets['visibility'] not in VISIBILITY_MODES:
+            raise ValueError(f'ReIDMetric: tracklets visibility must be one of '
+                             f'{VISIBILITY_MODES}, got {tracklets["visibility"]!r}')
+        self.tracklets = tracklets
+        self._tracklet_sums: Dict[int, dict] = {}
         self.metric = metric
         self.normalize = normalize
         self.protocol = protocol
@@ -139,6 +169,9 @@ class ReIDMetric(BaseMetric):
                 raise ValueError(f"ReIDMetric: 'visibility' has {vis.numel()} entries for "
                                  f"{emb.shape[0]} embeddings (expected [P])")
             names = sample.get('embedding_names')
+            if self.tracklets is not None:
+                self._add_frame(sample, emb, vis, names)
+                continue
             self.results.append(
                 dict(
                     embeddings=emb,
@@ -148,6 +181,25 @@ class ReIDMetric(BaseMetric):
                     is_query=bool(sample['is_query']),
                     img_path=sample.get('img_path'),
                     embedding_names=tuple(names) if names is not None else None))
+
+    def _add_frame(self, sample: dict, emb: torch.Tensor, vis: torch.Tensor,
+                   names: Optional[Sequence[str]]) -> None:
+        """Add one frame to the running sums of its tracklet (a new entry of ``results``)."""
+        if sample.get('tracklet_id') is None:
+            raise KeyError("ReIDMetric(tracklets=...): a data sample has no 'tracklet_id' "
+                           '(the video datasets, e.g. MARS, put it in the metainfo); it has '
+                           f'{sorted(sample)}')
+        is_query = bool(sample['is_query'])
+        frame = new_tracklet(int(sample['tracklet_id']), emb, vis, int(sample['pid']),
+                             int(sample['camid']), is_query,
+                             bool(sample.get('in_gallery', not is_query)),
+                             tuple(names) if names is not None else None)
+        acc = self._tracklet_sums.get(frame['tracklet_id'])
+        if acc is None:
+            self._tracklet_sums[frame['tracklet_id']] = frame
+            self.results.append(frame)
+        else:
+            add_frames(acc, frame)
 
     def resolve_protocol(self) -> str:
         """The protocol to rank with: ``protocol``, or the dataset's when it is ``'auto'``."""
@@ -183,6 +235,7 @@ class ReIDMetric(BaseMetric):
         tmpdir = self.collect_dir if self.collect_device == 'cpu' else None
         results = collect_results(self.results, size, self.collect_device, tmpdir=tmpdir)
         self.results.clear()
+        self._tracklet_sums.clear()
         if is_main_process():
             results = _to_cpu(results)
             metrics = self.compute_metrics(results, release=True)
@@ -240,6 +293,12 @@ class ReIDMetric(BaseMetric):
         """
         logger = MMLogger.get_current_instance()
         protocol = self.resolve_protocol()
+        if self.tracklets is not None:
+            frames = sum(int(r['frames']) for r in results)
+            results = tracklet_samples(results, **self.tracklets)
+            logger.info(f'ReIDMetric: {frames} frames pooled into tracklets '
+                        f'({sum(r["is_query"] for r in results)} queries, '
+                        f'{sum(not r["is_query"] for r in results)} gallery)')
         is_query = [bool(r['is_query']) for r in results]
         num_q = sum(is_query)
         num_g = len(results) - num_q

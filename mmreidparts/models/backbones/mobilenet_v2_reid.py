@@ -23,6 +23,9 @@ class MobileNetV2ReID(BackboneAdapterMixin, MobileNetV2):
         output_stride: 8, 16 or 32; when given it decides the strides instead of
             ``last_stride`` (16 is ``last_stride=1``, 32 is ``last_stride=2``).
         out_indices: outputs to return (0-6: layer1-7, 7: the final 1x1 conv).
+        drop_unused_layers: remove the layers after the last output (a truncated trunk,
+            e.g. ``out_indices=(4, )`` keeps conv1 and layer1-5); a checkpoint of the whole
+            network still loads, the keys of the removed layers are ignored.
         pretrained: path or URL of weights in mmpretrain layout (``conv1.*``,
             ``layer1.*`` ... ``conv2.*``, optionally under ``backbone.``) or torchvision
             layout (``features.0.0.weight`` ... ``features.18.1.*``), converted in memory.
@@ -37,6 +40,7 @@ class MobileNetV2ReID(BackboneAdapterMixin, MobileNetV2):
                  last_stride: int = 1,
                  output_stride: Optional[int] = None,
                  out_indices: Sequence[int] = (7, ),
+                 drop_unused_layers: bool = False,
                  pretrained: Optional[str] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None,
                  **kwargs) -> None:
@@ -63,3 +67,11 @@ class MobileNetV2ReID(BackboneAdapterMixin, MobileNetV2):
             depthwise = first_block.conv[-2].conv  # expand -> depthwise -> linear
             depthwise.stride = (1, 1)
             first_block.stride = 1
+        self.dropped_layer_prefixes: tuple = ()
+        if drop_unused_layers:
+            keep = max(self.out_indices) + 1
+            dropped = self.layers[keep:]
+            for name in dropped:
+                delattr(self, name)
+            self.layers = self.layers[:keep]
+            self.dropped_layer_prefixes = tuple(f'{name}.' for name in dropped)

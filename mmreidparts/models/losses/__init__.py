@@ -1,4 +1,5 @@
 """Losses: a functional core and a thin registered module per file."""
+from .batch_all_triplet_loss import BatchAllTripletLoss, batch_all_triplet
 from .body_part_attention_loss import BodyPartAttentionLoss, body_part_attention_loss
 from .center_loss import CenterLoss, center_distance
 from .cross_entropy_loss import CrossEntropyLoss, cross_entropy
@@ -8,10 +9,16 @@ from .part_averaged_triplet_loss import (
     shared_parts,
 )
 from .part_seg_loss import PartSegLoss, class_balanced_cross_entropy
-from .triplet_loss import TripletLoss, batch_hard_triplet, pairwise_euclidean
+from .triplet_loss import (
+    TripletLoss,
+    batch_hard_triplet,
+    pairwise_euclidean,
+    pairwise_squared_euclidean,
+)
 from .utils import reduce_loss, weight_reduce_loss
 
 __all__ = [
+    'BatchAllTripletLoss', 'batch_all_triplet', 'pairwise_squared_euclidean',
     'BodyPartAttentionLoss', 'body_part_attention_loss', 'PartAveragedTripletLoss',
     'part_averaged_distance', 'shared_parts', 'PartSegLoss', 'class_balanced_cross_entropy',
     'CenterLoss', 'center_distance', 'CrossEntropyLoss',

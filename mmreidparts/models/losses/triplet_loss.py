@@ -15,25 +15,35 @@ from mmreidparts.registry import MODELS
 from .utils import check_reduction, weight_reduce_loss
 
 
-def pairwise_euclidean(x: Tensor, y: Tensor, eps: float = 1e-12) -> Tensor:
-    """Euclidean (not squared) distances between the rows of ``x`` [N, D] and ``y`` [M, D].
+def pairwise_squared_euclidean(x: Tensor, y: Tensor) -> Tensor:
+    """Squared Euclidean distances ``[N, M]`` between the rows of ``x`` [N, D] and ``y`` [M, D].
 
-    The squared distance is clamped at ``eps`` before the square root, so the gradient
-    stays finite where two rows coincide (at a zero distance it is zero). It is computed
-    in float32 even under autocast: ``|x|^2 + |y|^2 - 2 x.y`` cancels, and in float16 or
-    bfloat16 the small distances the triplet loss compares would be lost.
-
-    Returns:
-        ``[N, M]`` distances.
+    Computed as ``|x|^2 + |y|^2 - 2 x.y`` in float32 even under autocast (in float16 or
+    bfloat16 the cancellation would lose the small distances that triplet losses compare),
+    and clamped at 0 against rounding.
     """
     if x.dim() != 2 or y.dim() != 2 or x.shape[1] != y.shape[1]:
-        raise ValueError('pairwise_euclidean expects x [N, D] and y [M, D], got '
+        raise ValueError('pairwise distances expect x [N, D] and y [M, D], got '
                          f'{tuple(x.shape)} and {tuple(y.shape)}')
     with torch.autocast(device_type=x.device.type, enabled=False):
         x, y = x.float(), y.float()
         x2 = x.pow(2).sum(dim=1, keepdim=True)  # [N, 1]
         y2 = y.pow(2).sum(dim=1, keepdim=True).t()  # [1, M]
-        dist2 = torch.addmm(x2 + y2, x, y.t(), beta=1.0, alpha=-2.0)  # [N, M]
+        return torch.addmm(x2 + y2, x, y.t(), beta=1.0, alpha=-2.0).clamp(min=0)  # [N, M]
+
+
+def pairwise_euclidean(x: Tensor, y: Tensor, eps: float = 1e-12) -> Tensor:
+    """Euclidean (not squared) distances between the rows of ``x`` [N, D] and ``y`` [M, D].
+
+    The squared distance (:func:`pairwise_squared_euclidean`, float32 even under
+    autocast) is clamped at ``eps`` before the square root, so the gradient stays finite
+    where two rows coincide (at a zero distance it is zero).
+
+    Returns:
+        ``[N, M]`` distances.
+    """
+    dist2 = pairwise_squared_euclidean(x, y)  # [N, M] float32
+    with torch.autocast(device_type=dist2.device.type, enabled=False):
         return dist2.clamp(min=eps).sqrt()
 
 

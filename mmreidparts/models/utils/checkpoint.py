@@ -8,7 +8,7 @@ used when present (OpenMMLab ImageNet checkpoints), and torchvision layouts are 
 import os
 import pickle
 from collections import OrderedDict
-from typing import Dict, Mapping, Optional, Union
+from typing import Callable, Dict, Mapping, Optional, Union
 
 import torch
 from torch import Tensor, nn
@@ -127,9 +127,45 @@ def load_backbone_weights(module: nn.Module,
             raise KeyError(f'{source}: holds {wanted} weights in torchvision layout, but '
                            f'{type(module).__name__} expects {arch or "mmpretrain"} weights')
         state = torchvision_to_mmpretrain(state, wanted, source)
+    state = drop_removed_layers(module, state)
     check_state_dict_matches(module, state, source)
     module.load_state_dict(state, strict=False)
     return state
+
+
+def drop_removed_layers(module: nn.Module,
+                        state: Mapping[str, Tensor]) -> 'OrderedDict[str, Tensor]':
+    """``state`` without the keys of the layers ``module`` removed (``dropped_layer_prefixes``).
+
+    A backbone truncated after some stage (e.g. a MobileNetV2 used as a light trunk) still
+    loads the checkpoint of the whole network; only its own layers are checked.
+    """
+    dropped = tuple(getattr(module, 'dropped_layer_prefixes', ()))
+    return OrderedDict((k, v) for k, v in state.items()
+                       if not (dropped and k.startswith(dropped)))
+
+
+def load_converted_weights(module: nn.Module, source: PathOrUrl,
+                           convert: Callable[[Mapping, str], Mapping[str, Tensor]]
+                           ) -> Dict[str, Tensor]:
+    """Load every weight of ``module`` from a file whose keys ``convert`` maps to its own.
+
+    The file is read with ``weights_only=True`` (numpy arrays, which some converted Caffe
+    models hold, are allowed as data); ``convert(checkpoint, source)`` returns the state
+    dict in the module's layout (raising a KeyError naming the keys it does not know), and
+    the result must fit the module exactly (:func:`check_state_dict_matches`).
+    """
+    from mmreidparts.utils.checkpoint import register_checkpoint_safe_globals
+    register_checkpoint_safe_globals()
+    source = os.fspath(source)
+    checkpoint = load_checkpoint_file(source)
+    if not isinstance(checkpoint, Mapping):
+        raise TypeError(f'{source}: expected a dict of tensors, got '
+                        f'{type(checkpoint).__name__}')
+    state = drop_removed_layers(module, convert(checkpoint, source))
+    check_state_dict_matches(module, state, source)
+    module.load_state_dict(state, strict=False)
+    return dict(state)
 
 
 def pretrained_source(init_cfg: object) -> Optional[dict]:

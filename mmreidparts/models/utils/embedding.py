@@ -1,4 +1,5 @@
-"""Embedding layers shared by the heads: the BNNeck classifier and Linear-BN-ReLU reduction."""
+"""Embedding layers shared by the heads: BNNeck, Linear-BN-ReLU reduction, conv-BN embedding."""
+from collections import OrderedDict
 from typing import Optional, Tuple
 
 from torch import Tensor, nn
@@ -43,3 +44,20 @@ def id_classifier(in_channels: int, num_classes: int, std: float = 0.001) -> nn.
     nn.init.normal_(layer.weight, std=std)
     nn.init.zeros_(layer.bias)
     return layer
+
+
+def conv_bn_embedding(in_channels: int, out_channels: int, kernel_size: int = 1,
+                      affine: bool = False, relu: bool = False) -> nn.Sequential:
+    """Conv (Xavier-uniform weight, zero bias) -> BatchNorm2d -> optional ReLU, ``conv``/``bn``.
+
+    The part-aligned bilinear streams end with one (1x1 to 512 on appearance, 3x3 to 128 on
+    parts), with a BatchNorm without affine parameters and no ReLU, so that descriptors
+    can be negative.
+    """
+    conv = nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2)
+    nn.init.xavier_uniform_(conv.weight)
+    nn.init.zeros_(conv.bias)
+    layers = [('conv', conv), ('bn', nn.BatchNorm2d(out_channels, affine=affine))]
+    if relu:
+        layers.append(('relu', nn.ReLU(inplace=True)))
+    return nn.Sequential(OrderedDict(layers))

@@ -1,0 +1,4 @@
+"""Optimizers."""
+from .caffe_sgd import CaffeSGD
+
+__all__ = ['CaffeSGD']
