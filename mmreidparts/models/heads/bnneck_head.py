@@ -30,6 +30,26 @@ def gather_labels(data_samples: Sequence[ReIDDataSample], num_classes: int,
     return labels
 
 
+def fill_predictions(data_samples: Optional[List[ReIDDataSample]], embeddings: Tensor,
+                     visibility: Tensor, names: Sequence[str],
+                     owner: str = 'head') -> List[ReIDDataSample]:
+    """Set ``embeddings [N, P, D]``, ``visibility [N, P]`` and the names on N data samples.
+
+    New samples are made when ``data_samples`` is None; a count that differs from N is an
+    error naming ``owner``.
+    """
+    num = embeddings.shape[0]
+    if data_samples is None:
+        data_samples = [ReIDDataSample() for _ in range(num)]
+    if len(data_samples) != num:
+        raise ValueError(f'{owner}.predict: {len(data_samples)} data samples for a batch '
+                         f'of {num} images')
+    names = tuple(names)
+    for sample, emb, vis in zip(data_samples, embeddings, visibility):
+        sample.set_prediction(emb, vis, names)
+    return list(data_samples)
+
+
 @MODELS.register_module()
 class BNNeckHead(BaseModule):
     """Global pooling -> BNNeck -> identity classifier, with BoT's losses.
@@ -130,15 +150,20 @@ class BNNeckHead(BaseModule):
             losses['acc_top1'] = (logits.argmax(dim=1) == labels).float().mean() * 100
         return losses
 
+    @property
+    def embedding_names(self) -> Tuple[str, ...]:
+        """Names of the test embeddings: ``('global', )``."""
+        return ('global', )
+
+    def predict_tensors(self, feats: Tuple[Tensor, ...]) -> Tuple[Tensor, Tensor]:
+        """Test embeddings ``[N, 1, C]`` and visibility ``[N, 1]`` (ones), tensors only."""
+        feat, bn_feat = self.pre_logits(feats)
+        emb = bn_feat if self.test_feature == 'after_bn' else feat  # [N, C]
+        return emb[:, None], emb.new_ones(emb.shape[0], 1)
+
     def predict(self, feats: Tuple[Tensor, ...],
                 data_samples: Optional[List[ReIDDataSample]] = None) -> List[ReIDDataSample]:
         """Set one embedding ``[1, C]`` named 'global', with visibility 1, per image."""
-        feat, bn_feat = self.pre_logits(feats)
-        emb = bn_feat if self.test_feature == 'after_bn' else feat  # [N, C]
-        if data_samples is None:
-            data_samples = [ReIDDataSample() for _ in range(emb.shape[0])]
-        if len(data_samples) != emb.shape[0]:
-            raise ValueError(f'{len(data_samples)} data samples for {emb.shape[0]} images')
-        for sample, row in zip(data_samples, emb):
-            sample.set_prediction(row[None].detach(), row.new_ones(1), ('global', ))
-        return data_samples
+        embeddings, visibility = self.predict_tensors(feats)  # [N, 1, C], [N, 1]
+        return fill_predictions(data_samples, embeddings.detach(), visibility,
+                                self.embedding_names, type(self).__name__)

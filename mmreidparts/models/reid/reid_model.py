@@ -115,17 +115,61 @@ class ReIDModel(BaseModel):
         mirrored = [ReIDDataSample(metainfo=copy.deepcopy(s.metainfo)) for s in data_samples]
         mirrored = self.head.predict(self.extract_feat(inputs.flip(-1)), mirrored)
         results = self.head.predict(self.extract_feat(inputs), data_samples)
-        for result, other in zip(results, mirrored):
-            names = tuple(result.embedding_names)
-            order = self._flip_order(names)
-            embeddings = (result.embeddings + other.embeddings[order]) / 2  # [P, D]
-            vis_a, vis_b = result.visibility, other.visibility[order]  # [P]
-            if self.test_cfg['flip_visibility'] == 'max':
-                visibility = torch.maximum(vis_a, vis_b)
-            else:
-                visibility = (vis_a + vis_b) / 2
-            result.set_prediction(embeddings, visibility, names)
+        names = tuple(results[0].embedding_names)
+        embeddings, visibility = self.combine_flip(
+            torch.stack([r.embeddings for r in results]),
+            torch.stack([r.visibility for r in results]),
+            torch.stack([m.embeddings for m in mirrored]),
+            torch.stack([m.visibility for m in mirrored]), names)
+        for result, emb, vis in zip(results, embeddings, visibility):
+            result.set_prediction(emb, vis, names)
         return results
+
+    @property
+    def embedding_names(self) -> Tuple[str, ...]:
+        """Names of the P test embeddings (the head's ``embedding_names``)."""
+        names = getattr(self.head, 'embedding_names', None)
+        if names is None:
+            raise TypeError(f'{type(self.head).__name__} has no embedding_names: a head '
+                            'gives the names of its test embeddings (see docs/design.md)')
+        return tuple(names)
+
+    def predict_tensors(self, inputs: Tensor) -> Tuple[Tensor, Tensor]:
+        """The test graph on a normalised batch ``[N, 3, H, W]``, tensors only.
+
+        Returns ``embeddings [N, P, D]`` and ``visibility [N, P]``, exactly what
+        :meth:`predict` stores in the data samples (with the test-time flip when
+        ``test_cfg.flip``); this is what ONNX export traces. The head must implement
+        ``predict_tensors(feats) -> (embeddings, visibility)``.
+        """
+        if not hasattr(self.head, 'predict_tensors'):
+            raise TypeError(f'{type(self.head).__name__} has no predict_tensors(feats): '
+                            'every head returns its test embeddings [N, P, D] and '
+                            'visibility [N, P] as tensors through it (see docs/design.md)')
+        embeddings, visibility = self.head.predict_tensors(self.extract_feat(inputs))
+        if not self.test_cfg['flip']:
+            return embeddings, visibility
+        mirrored = self.head.predict_tensors(self.extract_feat(inputs.flip(-1)))
+        return self.combine_flip(embeddings, visibility, *mirrored, self.embedding_names)
+
+    def combine_flip(self, embeddings: Tensor, visibility: Tensor, mirrored_embeddings: Tensor,
+                     mirrored_visibility: Tensor,
+                     names: Sequence[str]) -> Tuple[Tensor, Tensor]:
+        """Average ``[N, P, D]`` embeddings with those of the mirrored images.
+
+        The mirrored rows are put under the original names first (``flip_pairs``); the
+        visibilities ``[N, P]`` are combined by ``test_cfg.flip_visibility``.
+        """
+        order = self._flip_order(names)
+        if order != list(range(len(order))):
+            mirrored_embeddings = mirrored_embeddings[:, order]
+            mirrored_visibility = mirrored_visibility[:, order]
+        embeddings = (embeddings + mirrored_embeddings) / 2  # [N, P, D]
+        if self.test_cfg['flip_visibility'] == 'max':
+            visibility = torch.maximum(visibility, mirrored_visibility)  # [N, P]
+        else:
+            visibility = (visibility + mirrored_visibility) / 2
+        return embeddings, visibility
 
     def _flip_order(self, names: Sequence[str]) -> List[int]:
         """Row order that puts the mirrored image's embeddings under the original names."""

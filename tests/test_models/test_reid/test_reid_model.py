@@ -130,3 +130,33 @@ def test_scoped_backbone_and_pretrained_backbone_through_the_model(tmp_path):
     model.init_weights()
     assert torch.equal(model.backbone.layer4[1].conv2.weight, source.layer4[1].conv2.weight)
     assert model.head.classifier.weight.std().item() < 0.002  # the head's own init ran
+
+
+class _TwoSidesTensorHead(_TwoSidesHead):
+    """The same head with the tensor-only test path every head implements."""
+
+    embedding_names = ('left_arm', 'right_arm')
+
+    def predict_tensors(self, feats):
+        x = feats[0].mean(dim=(1, 3))  # [N, H]
+        emb = torch.stack([x[:, :1], x[:, -1:]], dim=1)  # [N, 2, 1]
+        return emb, (emb[..., 0] > 0).float()
+
+
+def test_predict_tensors_is_the_test_graph_with_flip():
+    image = torch.tensor([[1., 3.], [-2., 0.]]).expand(1, 3, 2, 2)
+    pre = dict(type='ReIDDataPreprocessor', mean=None, std=None, to_rgb=False)
+    cfg = dict(flip=True, flip_visibility='mean', flip_pairs=[('left_arm', 'right_arm')])
+    model = ReIDModel(backbone=_LeftHalf(), head=_TwoSidesTensorHead(), data_preprocessor=pre,
+                      test_cfg=cfg)
+    embeddings, visibility = model.predict_tensors(image)
+    # as in the flip test above: swapped mirrored rows, averaged
+    assert embeddings[0, :, 0].tolist() == [0.5, 0.5]
+    assert visibility.tolist() == [[0.5, 0.5]]
+    [sample] = model.predict(image)
+    assert torch.equal(sample.embeddings, embeddings[0])
+    assert torch.equal(sample.visibility, visibility[0])
+    assert model.embedding_names == ('left_arm', 'right_arm')
+    plain = ReIDModel(backbone=_LeftHalf(), head=_TwoSidesHead(), data_preprocessor=pre)
+    with pytest.raises(TypeError, match='predict_tensors'):
+        plain.predict_tensors(image)
