@@ -7,7 +7,7 @@ from torch import Tensor, nn
 
 from mmreidparts.models.utils import GlobalPool
 from mmreidparts.registry import MODELS
-from mmreidparts.structures import ReIDDataSample
+from mmreidparts.structures import ReIDDataSample, fill_predictions
 
 TEST_FEATURES = ('after_bn', 'before_bn')
 
@@ -28,26 +28,6 @@ def gather_labels(data_samples: Sequence[ReIDDataSample], num_classes: int,
             'training identities of the dataset (a label of -1 comes from a query or '
             'gallery split, which has no training labels)')
     return labels
-
-
-def fill_predictions(data_samples: Optional[List[ReIDDataSample]], embeddings: Tensor,
-                     visibility: Tensor, names: Sequence[str],
-                     owner: str = 'head') -> List[ReIDDataSample]:
-    """Set ``embeddings [N, P, D]``, ``visibility [N, P]`` and the names on N data samples.
-
-    New samples are made when ``data_samples`` is None; a count that differs from N is an
-    error naming ``owner``.
-    """
-    num = embeddings.shape[0]
-    if data_samples is None:
-        data_samples = [ReIDDataSample() for _ in range(num)]
-    if len(data_samples) != num:
-        raise ValueError(f'{owner}.predict: {len(data_samples)} data samples for a batch '
-                         f'of {num} images')
-    names = tuple(names)
-    for sample, emb, vis in zip(data_samples, embeddings, visibility):
-        sample.set_prediction(emb, vis, names)
-    return list(data_samples)
 
 
 @MODELS.register_module()

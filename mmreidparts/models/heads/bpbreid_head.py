@@ -23,12 +23,12 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmreidparts.registry import MODELS
-from mmreidparts.structures import ReIDDataSample, get_part_scheme
+from mmreidparts.structures import ReIDDataSample, fill_predictions, get_part_scheme
 
 from ..utils.embedding import BNNeck, dim_reduction
 from ..utils.part_maps import LABEL_RESIZES, VISIBILITY_MODES, part_visibility, resize_part_labels
 from ..utils.pooling import masked_average_pool, pool_by_masks, weighted_average_pool
-from .bnneck_head import fill_predictions, gather_labels
+from .bnneck_head import gather_labels
 
 EMBEDDING_KEYS = ('global', 'foreground', 'concat', 'parts')
 GILT_WEIGHTS = {
