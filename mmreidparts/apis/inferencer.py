@@ -235,16 +235,19 @@ class ReIDInferencer(BaseInferencer):
             return None
         import cv2
 
-        from mmreidparts.visualization import draw_reid_tile
+        from mmreidparts.visualization import draw_reid_tile, visible_parts
         os.makedirs(show_dir, exist_ok=True)
         kept = [x for i, x in enumerate(inputs) if i not in self.skipped_index]
         tiles = []
         for i, (item, sample) in enumerate(zip(kept, preds)):
             path = item if isinstance(item, str) else ''
             img = cv2.imread(path) if path else item
-            tile = draw_reid_tile(img, part_map=part_map_of(sample),
-                                  visibility=sample.visibility.cpu().numpy(),
-                                  names=sample.embedding_names)
+            part_map = part_map_of(sample)
+            vis = sample.visibility.float().cpu().numpy()
+            tile = draw_reid_tile(img, part_map=part_map, visibility=vis,
+                                  names=sample.embedding_names,
+                                  part_visible=visible_parts(part_map, vis,
+                                                             sample.embedding_names))
             name = osp.splitext(osp.basename(path))[0] if path else f'array_{i}'
             cv2.imwrite(osp.join(show_dir, f'{i:05d}_{name}.png'), tile)
             tiles.append(tile)

@@ -12,7 +12,12 @@ import cv2
 import numpy as np
 
 from mmreidparts.datasets.base_reid_dataset import BaseReIDDataset
-from mmreidparts.visualization import draw_embedding_legend, draw_ranked_list, draw_reid_tile
+from mmreidparts.visualization import (
+    draw_embedding_legend,
+    draw_ranked_list,
+    draw_reid_tile,
+    visible_parts,
+)
 
 from .features import cached_folder_features, features_of, rank
 from .inferencer import ReIDInferencer
@@ -79,9 +84,11 @@ def _tiles(inferencer: ReIDInferencer, images: List[Union[str, np.ndarray]],
     tiles = []
     for item, pred in zip(images, preds):
         img = cv2.imread(item) if isinstance(item, str) else item
-        tiles.append(draw_reid_tile(img, TILE_SIZE, part_map=pred.get('part_map'),
-                                    visibility=pred['visibility'],
-                                    names=pred['embedding_names']))
+        part_map = pred.get('part_map')
+        tiles.append(draw_reid_tile(
+            img, TILE_SIZE, part_map=part_map, visibility=pred['visibility'],
+            names=pred['embedding_names'],
+            part_visible=visible_parts(part_map, pred['visibility'], pred['embedding_names'])))
     return tiles
 
 

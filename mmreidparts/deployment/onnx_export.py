@@ -45,6 +45,30 @@ class ExportGraph(nn.Module):
         return embeddings.float(), visibility.float()
 
 
+@torch.no_grad()
+def check_tensor_path(model: nn.Module, inputs: Tensor, atol: float = 1e-5) -> None:
+    """Raise a ValueError unless ``predict_tensors`` gives what ``predict`` stores.
+
+    A head that overrides ``predict`` without ``predict_tensors`` would otherwise be
+    exported with the test graph of its parent class.
+    """
+    embeddings, visibility = model.predict_tensors(inputs)
+    samples = model.predict(inputs)
+    head = type(getattr(model, 'head', model)).__name__
+    names = tuple(samples[0].embedding_names)
+    stored = torch.stack([s.embeddings for s in samples]).to(embeddings)
+    if names != tuple(model.embedding_names) or stored.shape != embeddings.shape or \
+            not torch.allclose(stored, embeddings, atol=atol):
+        raise ValueError(
+            f'{head}.predict_tensors does not give what {head}.predict stores (names '
+            f'{tuple(model.embedding_names)} vs {names}, shapes {tuple(embeddings.shape)} vs '
+            f'{tuple(stored.shape)}): the head must implement predict_tensors(feats) -> '
+            '(embeddings, visibility) and embedding_names, and predict on top of them')
+    stored_vis = torch.stack([s.visibility for s in samples]).to(visibility)
+    if not torch.allclose(stored_vis, visibility, atol=atol):
+        raise ValueError(f'{head}: the visibility of predict_tensors and predict differ')
+
+
 def _jsonable(value: Any) -> Any:
     """Config values as plain JSON data (tuples become lists, other objects strings)."""
     return json.loads(json.dumps(value, default=str))
@@ -103,6 +127,7 @@ def export_onnx(model: nn.Module,
     param = next(iter(model.parameters()), None)
     device = param.device if param is not None else torch.device('cpu')
     example = torch.randn(batch_size, 3, int(input_size[0]), int(input_size[1]), device=device)
+    check_tensor_path(model, example)
     os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
     dynamic = {INPUT_NAME: {0: 'batch'}}
     dynamic.update({name: {0: 'batch'} for name in OUTPUT_NAMES})

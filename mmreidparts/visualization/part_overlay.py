@@ -47,7 +47,8 @@ def draw_reid_tile(img: np.ndarray,
                    part_map: Optional[np.ndarray] = None,
                    visibility: Optional[np.ndarray] = None,
                    names: Optional[Sequence[str]] = None,
-                   alpha: float = 0.45) -> np.ndarray:
+                   alpha: float = 0.45,
+                   part_visible: Optional[Sequence[bool]] = None) -> np.ndarray:
     """An image resized to ``size`` (H, W), its parts overlaid, a visibility strip below.
 
     Args:
@@ -57,6 +58,8 @@ def draw_reid_tile(img: np.ndarray,
         visibility: ``[P]`` visibility of the embeddings; a strip is drawn when P > 1.
         names: the P embedding names (their colours, see :func:`embedding_colours`).
         alpha: opacity of the overlay.
+        part_visible: K flags; pixels of an invisible part are left bare (default: all
+            parts are painted).
 
     Returns:
         ``[H (+ STRIP_HEIGHT), W, 3]`` uint8 BGR.
@@ -69,6 +72,12 @@ def draw_reid_tile(img: np.ndarray,
             raise ValueError(f'part_map must be [K+1, h, w], got {maps.shape}')
         up = cv2.resize(maps.transpose(1, 2, 0), (w, h), interpolation=cv2.INTER_LINEAR)
         labels = up.reshape(h, w, -1).argmax(axis=2).astype(np.uint8)  # [H, W] 0..K
+        if part_visible is not None:
+            keep = np.concatenate([[False], np.asarray(part_visible, bool)])  # [K+1]
+            if keep.size != maps.shape[0]:
+                raise ValueError(f'{keep.size - 1} part_visible flags for K='
+                                 f'{maps.shape[0] - 1} part maps')
+            labels = np.where(keep[labels], labels, 0).astype(np.uint8)
         tile = overlay(tile, labels, alpha=alpha)
     if visibility is not None and np.asarray(visibility).size > 1:
         names = tuple(names) if names is not None else tuple(
@@ -80,3 +89,16 @@ def draw_reid_tile(img: np.ndarray,
 def draw_embedding_legend(names: Sequence[str], width: int) -> np.ndarray:
     """Legend ``[h, width, 3]`` of the visibility strip's cells (and the overlay's parts)."""
     return draw_colour_legend(list(zip(names, embedding_colours(names))), width, entry_w=110)
+
+
+def visible_parts(part_map: Optional[np.ndarray], visibility: np.ndarray,
+                  names: Sequence[str]) -> Optional[np.ndarray]:
+    """The K part flags of a prediction whose embeddings are (holistic, part 1..K).
+
+    None when the layout is another one (the overlay then paints every part).
+    """
+    vis = np.asarray(visibility).reshape(-1)
+    if part_map is None or vis.size != part_map.shape[0] or not names or \
+            names[0] not in HOLISTIC_NAMES:
+        return None
+    return vis[1:] > 0.5
