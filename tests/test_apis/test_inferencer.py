@@ -6,7 +6,13 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from deploy_fixtures import TINY_BOT, TINY_BPBREID, save_checkpoint, tiny_model
+from deploy_fixtures import (
+    TINY_BOT,
+    TINY_BPBREID,
+    assert_embeddings_close,
+    save_checkpoint,
+    tiny_model,
+)
 
 from mmreidparts.apis import ReIDInferencer, inference_model, init_model, list_images
 from mmreidparts.structures import ReIDDataSample
@@ -39,7 +45,7 @@ def test_paths_folders_and_arrays_give_one_result_each_in_order(person_dir, bot_
     mixed = inferencer([arrays[0], paths[1]], batch_size=1)
     assert mixed[0]['img_path'] is None
     for got, ref in zip(mixed, by_folder[:2]):
-        np.testing.assert_allclose(got['embeddings'], ref['embeddings'], atol=1e-5)
+        assert_embeddings_close(got['embeddings'], ref['embeddings'])
     samples = inferencer(paths[:3], return_datasamples=True)
     assert all(isinstance(s, ReIDDataSample) for s in samples)
     with pytest.raises(ValueError, match='H x W x 3 uint8'):
@@ -72,7 +78,7 @@ def test_embeddings_equal_the_models_test_step(person_dir, bpbreid_checkpoint):
                  data_samples=[b['data_samples'] for b in batch]), False)
         emb, vis = model.predict_tensors(data['inputs'])
     assert model.test_cfg['flip']
-    np.testing.assert_allclose(np.stack([r['embeddings'] for r in out]), emb.numpy(), atol=1e-5)
+    assert_embeddings_close(np.stack([r['embeddings'] for r in out]), emb.numpy())
     np.testing.assert_array_equal(np.stack([r['visibility'] for r in out]), vis.numpy())
     assert 0 < vis[:, 1:].sum() < vis[:, 1:].numel()  # some parts visible, some not
 

@@ -5,7 +5,7 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
-from deploy_fixtures import TINY_BOT, TINY_BPBREID, tiny_model
+from deploy_fixtures import TINY_BOT, TINY_BPBREID, assert_embeddings_close, tiny_model
 
 pytest.importorskip('onnx')
 pytest.importorskip('onnxruntime')
@@ -39,7 +39,7 @@ def test_onnxruntime_matches_pytorch_at_another_batch_size(exported, name):
     torch.manual_seed(3)
     inputs = torch.randn(5, 3, 64, 32)  # traced with a batch of 2: the batch is dynamic
     emb_diff, vis_diff = onnx_max_diff(model, path, inputs)
-    assert emb_diff < 1e-5 and vis_diff == 0.0
+    assert emb_diff < 1e-4 and vis_diff == 0.0  # the tiny BoT's embeddings reach 10
     emb, vis = ONNXReIDModel(path).predict_tensors(inputs[:1])
     assert emb.shape[0] == 1 and vis.shape[0] == 1
 
@@ -64,9 +64,9 @@ def test_the_flip_is_part_of_the_graph(exported):
         i, j = names.index(left), names.index(right)
         order[i], order[j] = j, i
     expected = (plain + mirrored[:, order]) / 2
-    assert (emb - expected).abs().max() < 1e-5
+    assert (emb - expected).abs().max() < 1e-4
     assert torch.equal(vis, torch.maximum(plain_vis, mirrored_vis[:, order]))
-    assert (emb - plain).abs().max() > 1e-4  # not the un-flipped graph
+    assert (emb - plain).abs().max() > 1e-3  # not the un-flipped graph
 
 
 def test_metadata_names_preprocessing_and_evaluator(exported):
@@ -92,7 +92,7 @@ def test_onnx_model_gives_the_data_samples_of_the_pytorch_model(exported, person
     got = ReIDInferencer(onnx_model, show_progress=False)(paths)
     for a, b in zip(ref, got):
         assert a['embedding_names'] == b['embedding_names']
-        np.testing.assert_allclose(a['embeddings'], b['embeddings'], atol=1e-5)
+        assert_embeddings_close(b['embeddings'], a['embeddings'])
         np.testing.assert_array_equal(a['visibility'], b['visibility'])
     with pytest.raises(ValueError, match='mode must be'):
         onnx_model(torch.zeros(1, 3, 64, 32), mode='loss')
@@ -108,3 +108,24 @@ def test_a_foreign_onnx_file_is_refused_by_name(tmp_path):
         read_onnx_metadata(path)
     with pytest.raises(FileNotFoundError, match='missing.onnx'):
         ONNXReIDModel(str(tmp_path / 'missing.onnx'))
+
+
+def test_a_head_whose_predict_differs_from_predict_tensors_is_refused(tmp_path):
+    from mmreidparts.models.heads import BNNeckHead
+
+    class PredictOnly(BNNeckHead):
+        """Adds an embedding in predict() only, not in predict_tensors()."""
+
+        def predict(self, feats, data_samples=None):
+            samples = super().predict(feats, data_samples)
+            for s in samples:
+                s.set_prediction(torch.cat([s.embeddings, s.embeddings]), None, ('a', 'b'))
+            return samples
+
+    model = tiny_model(TINY_BOT)
+    head = PredictOnly(in_channels=1280, num_classes=8)
+    head.load_state_dict(model.head.state_dict())
+    model.head = head.eval()
+    with pytest.raises(ValueError, match='PredictOnly.predict_tensors does not give what'):
+        export_model_file(model, str(tmp_path / 'x.onnx'))
+    assert not (tmp_path / 'x.onnx').exists()
