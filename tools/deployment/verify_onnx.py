@@ -55,7 +55,8 @@ def compare(model: torch.nn.Module, onnx_model: ONNXReIDModel, cfg) -> Dict[str,
         evaluator.dataset_meta = loader.dataset.metainfo
     emb_diff = vis_diff = 0.0
     flips = 0
-    for batch in loader:
+    from tqdm import tqdm
+    for batch in tqdm(loader, desc='PyTorch and onnxruntime', unit='batch'):
         pt = model.test_step(copy.deepcopy(batch))
         ox = onnx_model.test_step(batch)
         for a, b in zip(pt, ox):
