@@ -43,7 +43,10 @@ setup(
         'mim': parse_requirements('mminstall.txt'),
         'tests': parse_requirements('tests.txt'),
         'labels': parse_requirements('optional.txt'),
-        'all': parse_requirements('mminstall.txt') + parse_requirements('optional.txt'),
+        'deploy': parse_requirements('deploy.txt'),
+        'demo': parse_requirements('demo.txt'),
+        'all': (parse_requirements('mminstall.txt') + parse_requirements('optional.txt') +
+                parse_requirements('deploy.txt') + parse_requirements('demo.txt')),
     },
     classifiers=[
         'Programming Language :: Python :: 3',

@@ -4,8 +4,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-# the label-generation extra (mediapipe) is installed so that its backend is tested too
-EXTRAS=${EXTRAS:-labels} bash tools/setup_env.sh
+# the optional extras are installed so that they are tested too: label generation
+# (mediapipe), deployment (onnx, onnxruntime) and the browser demo (gradio)
+EXTRAS=${EXTRAS:-labels,deploy,demo} bash tools/setup_env.sh
 venv=${MMREIDPARTS_VENV:-$root/.venv}
 echo "[tests] ruff (style and import order)"
 "$venv/bin/ruff" check mmreidparts tools tests configs projects

@@ -2,6 +2,7 @@
 # Create (or update) the project's virtual environment with the pinned OpenMMLab stack.
 #   bash tools/setup_env.sh            # runtime + tests
 #   EXTRAS=labels bash tools/setup_env.sh   # also the label-generation extra (mediapipe)
+#   EXTRAS=labels,deploy,demo bash tools/setup_env.sh   # + onnx/onnxruntime and gradio
 # The environment lives in $MMREIDPARTS_VENV (default: .venv in the repository root).
 # mmcv is compiled from source with CPU ops once per torch version and cached as a wheel
 # in $MMREIDPARTS_CACHE (default ~/.cache/mmreidparts).
@@ -14,7 +15,9 @@ cons=$root/requirements/constraints.txt
 torch_ver=$(sed -n 's/^torch==//p' "$cons")
 mmcv_ver=$(sed -n 's/^mmcv==//p' "$cons")
 digest=$( (cat "$root"/requirements/*.txt "$root/setup.py" "$root/setup.cfg" 2>/dev/null || true) | sha1sum | cut -c1-12)
-stamp=$venv/.mmreidparts-setup-$digest-${EXTRAS:-none}
+EXTRAS=${EXTRAS:-}
+extras_tag=$(echo "${EXTRAS:-none}" | tr ' ,' '__')
+stamp=$venv/.mmreidparts-setup-$digest-$extras_tag
 
 if [ -f "$stamp" ]; then
   echo "[setup] environment $venv is up to date"
@@ -40,7 +43,14 @@ fi
 echo "[setup] mmcv from $whl"
 "${pip[@]}" install -q -c "$cons" "$whl"
 reqs=(-r "$root/requirements/runtime.txt" -r "$root/requirements/mminstall.txt" -r "$root/requirements/tests.txt")
-if [ "${EXTRAS:-}" = labels ]; then reqs+=(-r "$root/requirements/optional.txt"); fi
+for extra in ${EXTRAS//,/ }; do
+  case "$extra" in
+    labels) reqs+=(-r "$root/requirements/optional.txt") ;;
+    deploy) reqs+=(-r "$root/requirements/deploy.txt") ;;
+    demo) reqs+=(-r "$root/requirements/demo.txt") ;;
+    *) echo "[setup] unknown extra '$extra' in EXTRAS (expected labels, deploy, demo)" >&2; exit 2 ;;
+  esac
+done
 "${pip[@]}" install -q -c "$cons" "${reqs[@]}"
 if [ -f "$root/setup.py" ]; then
   "${pip[@]}" install -q -c "$cons" --no-build-isolation --no-deps -e "$root"

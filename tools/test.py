@@ -1,10 +1,13 @@
 """Evaluate a trained re-identification model.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out results.json]
-                         [--cfg-options k=v ...] [--launcher none|pytorch]
+                         [--dump features.pt] [--cfg-options k=v ...]
+                         [--launcher none|pytorch]
 
 The checkpoint is checked against the model built from the config first: a checkpoint
-of another model stops with a message listing the mismatching tensors.
+of another model stops with a message listing the mismatching tensors. A CHECKPOINT
+ending in ``.onnx`` (``tools/deployment/pytorch2onnx.py``) is run by onnxruntime
+(``ONNXReIDModel``) on the config's test data, through the same evaluator.
 """
 import argparse
 import json
@@ -12,6 +15,7 @@ import os
 import os.path as osp
 import sys
 
+import torch
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
@@ -29,6 +33,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the dir to save logs')
     parser.add_argument('--out', help='write the metrics to this JSON file')
+    parser.add_argument('--dump', help='also write the embeddings of every test image to this '
+                        'feature file (.pt; rank it again with '
+                        'tools/analysis_tools/rank_features.py)')
     parser.add_argument('--non-strict', action='store_true',
                         help='load a checkpoint whose tensors only partly match the model')
     parser.add_argument(
@@ -53,13 +60,26 @@ def main() -> None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = None
     cfg.resume = False
+    onnx = args.checkpoint.endswith('.onnx')
+    if onnx:
+        if args.launcher != 'none':
+            raise ValueError('an exported .onnx model is evaluated in one process: use '
+                             '--launcher none')
+        cfg.model = dict(type='ONNXReIDModel', onnx_file=args.checkpoint,
+                         device='cuda' if torch.cuda.is_available() else 'cpu')
+    if args.dump:
+        evaluators = cfg.test_evaluator
+        evaluators = list(evaluators) if isinstance(evaluators, (list, tuple)) else [evaluators]
+        cfg.test_evaluator = evaluators + [
+            dict(type='DumpReIDFeatures', out_file=args.dump, evaluator=evaluators[0])]
     apply_launcher(cfg, args.launcher)
     with config_errors(cfg):
         runner = Runner.from_cfg(cfg)
-    model = runner.model.module if hasattr(runner.model, 'module') else runner.model
-    ignore = tuple(cfg.get('test_ignore_prefixes', ()))
-    load_reid_checkpoint(model, args.checkpoint, strict=not args.non_strict,
-                         ignore_prefixes=ignore)
+    if not onnx:
+        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+        ignore = tuple(cfg.get('test_ignore_prefixes', ()))
+        load_reid_checkpoint(model, args.checkpoint, strict=not args.non_strict,
+                             ignore_prefixes=ignore)
     runner._has_loaded = True
     try:
         with config_errors(cfg):

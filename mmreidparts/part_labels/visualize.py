@@ -71,18 +71,26 @@ def draw_sheet(items: Sequence[Tuple[Optional[np.ndarray], np.ndarray]], scheme:
 
 def draw_legend(scheme: PartScheme, width: int) -> np.ndarray:
     """Legend strip ``[h, width, 3]``: a colour box and the name of each part."""
+    entries = [(f'{k + 1} {name}', PALETTE[k % len(PALETTE)])
+               for k, name in enumerate(scheme.names)]
+    return draw_colour_legend(entries, width)
+
+
+def draw_colour_legend(entries: Sequence[Tuple[str, Tuple[int, int, int]]], width: int,
+                       entry_w: int = 150) -> np.ndarray:
+    """Legend strip ``[h, width, 3]``: a colour box (BGR) and a label per entry."""
     import cv2
-    entry_w, entry_h = 150, 22
+    entry_h = 22
     per_row = max(1, width // entry_w)
-    rows = -(-scheme.num_parts // per_row)
+    rows = max(1, -(-len(entries) // per_row))
     out = np.full((rows * entry_h + 6, max(width, entry_w), 3), 255, np.uint8)
-    for k, name in enumerate(scheme.names):
+    for k, (label, colour) in enumerate(entries):
         r, c = divmod(k, per_row)
         x, y = c * entry_w + 6, r * entry_h + 4
-        cv2.rectangle(out, (x, y), (x + 16, y + 16), PALETTE[k % len(PALETTE)], -1)
-        cv2.putText(out, f'{k + 1} {name}', (x + 22, y + 13), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+        cv2.rectangle(out, (x, y), (x + 16, y + 16), tuple(int(v) for v in colour), -1)
+        cv2.putText(out, label, (x + 22, y + 13), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
                     (0, 0, 0), 1, cv2.LINE_AA)
     return out[:, :width]
 
 
-__all__ = ['PALETTE', 'colorize', 'overlay', 'draw_sheet', 'draw_legend']
+__all__ = ['PALETTE', 'colorize', 'overlay', 'draw_sheet', 'draw_legend', 'draw_colour_legend']

@@ -15,8 +15,8 @@ from .pifpaf import (
                            pifpaf_grouping,
                            resolve_pifpaf_scheme,
 )
-from .reid_data_sample import ReIDDataSample
+from .reid_data_sample import ReIDDataSample, fill_predictions
 
-__all__ = ['ReIDDataSample', 'PartScheme', 'PART_SCHEMES', 'ATOMS', 'ATOM_ID',
+__all__ = ['ReIDDataSample', 'fill_predictions', 'PartScheme', 'PART_SCHEMES', 'ATOMS', 'ATOM_ID',
            'get_part_scheme', 'register_part_scheme', 'regroup_lut', 'PIFPAF_FIELDS',
            'group_fields', 'fields_to_label_map', 'pifpaf_grouping', 'resolve_pifpaf_scheme']

@@ -1,5 +1,5 @@
 """The data sample that travels from the dataset to the metric."""
-from typing import Optional, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -78,3 +78,23 @@ class ReIDDataSample(BaseDataElement):
         self.set_field(visibility, 'visibility', dtype=torch.Tensor)
         self.set_metainfo(dict(embedding_names=tuple(names)))
         return self
+
+
+def fill_predictions(data_samples: Optional[List[ReIDDataSample]], embeddings: torch.Tensor,
+                     visibility: torch.Tensor, names: Sequence[str],
+                     owner: str = 'head') -> List[ReIDDataSample]:
+    """Set ``embeddings [N, P, D]``, ``visibility [N, P]`` and the names on N data samples.
+
+    New samples are made when ``data_samples`` is None; a count that differs from N is an
+    error naming ``owner``.
+    """
+    num = embeddings.shape[0]
+    if data_samples is None:
+        data_samples = [ReIDDataSample() for _ in range(num)]
+    if len(data_samples) != num:
+        raise ValueError(f'{owner}.predict: {len(data_samples)} data samples for a batch '
+                         f'of {num} images')
+    names = tuple(names)
+    for sample, emb, vis in zip(data_samples, embeddings, visibility):
+        sample.set_prediction(emb, vis, names)
+    return list(data_samples)

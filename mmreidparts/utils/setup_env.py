@@ -13,6 +13,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
             named with a time stamp is created when another scope is current).
     """
     import mmreidparts.datasets  # noqa: F401
+    import mmreidparts.deployment  # noqa: F401
     import mmreidparts.engine  # noqa: F401
     import mmreidparts.evaluation  # noqa: F401
     import mmreidparts.models  # noqa: F401

@@ -15,7 +15,7 @@ def _tile(img: np.ndarray, size: tuple, border: int, colour: tuple) -> np.ndarra
 
 def draw_ranked_list(query_imgs: Sequence[np.ndarray],
                      gallery_imgs: Sequence[Sequence[np.ndarray]],
-                     matches: np.ndarray,
+                     matches: Optional[Sequence[Sequence[Optional[bool]]]],
                      distances: Optional[np.ndarray] = None,
                      tile_size: tuple = (128, 64),
                      border: int = 4,
@@ -26,7 +26,8 @@ def draw_ranked_list(query_imgs: Sequence[np.ndarray],
         query_imgs: Q images (BGR uint8).
         gallery_imgs: for each query, its top-k gallery images in rank order.
         matches: ``[Q, k]`` bool, True where the gallery image shows the query's person
-            (green frame), False otherwise (red frame).
+            (green frame), False otherwise (red frame); None (all, or an entry) where
+            the identities are unknown (grey frame).
         distances: optional ``[Q, k]`` distances written under each tile.
         tile_size: (H, W) of each tile.
         titles: optional text per row, written under the query.
@@ -48,10 +49,11 @@ def draw_ranked_list(query_imgs: Sequence[np.ndarray],
         if titles is not None:
             cv2.putText(sheet, titles[i][:12], (2, y + th + 12), font, 0.35, (0, 0, 0), 1)
         for j, img in enumerate(gallery_imgs[i]):
-            colour = (0, 170, 0) if matches[i, j] else (0, 0, 220)
+            match = None if matches is None else matches[i][j]
+            colour = (160, 160, 160) if match is None else (0, 170, 0) if match else (0, 0, 220)
             x = gap + (j + 1) * tw
             sheet[y:y + th, x:x + tw] = _tile(img, tile_size, border, colour)
             if distances is not None:
-                cv2.putText(sheet, f'{distances[i, j]:.3g}', (x + 2, y + th + 12), font, 0.35,
+                cv2.putText(sheet, f'{distances[i][j]:.3g}', (x + 2, y + th + 12), font, 0.35,
                             (0, 0, 0), 1)
     return sheet

@@ -156,3 +156,28 @@ def test_part_label_configs_regroup_the_atoms():
         if labels:
             assert labels['source_scheme'] == 'atoms13', _rel(path)
             assert 'LoadPartLabel' in _types(cfg.train_dataloader.dataset.pipeline)
+
+
+@pytest.mark.parametrize('path', TIER, ids=_rel)
+def test_tier_model_predict_equals_its_tensor_test_graph(path):
+    """predict() stores exactly predict_tensors() (the graph ONNX export traces)."""
+    import copy
+
+    import torch
+
+    from mmreidparts.registry import MODELS
+    from mmreidparts.utils import register_all_modules, strip_pretrained
+    register_all_modules()
+    cfg = Config.fromfile(path)
+    torch.manual_seed(0)
+    model = MODELS.build(strip_pretrained(copy.deepcopy(cfg.model.to_dict()))).eval()
+    images = torch.rand(2, 3, 192, 64)
+    with torch.no_grad():
+        embeddings, visibility = model.predict_tensors(images)
+        samples = model.predict(images)
+    assert embeddings.shape[:2] == visibility.shape
+    assert len(model.embedding_names) == embeddings.shape[1]
+    for i, sample in enumerate(samples):
+        assert torch.allclose(sample.embeddings, embeddings[i], atol=1e-5)
+        assert torch.allclose(sample.visibility, visibility[i].to(sample.visibility.dtype))
+        assert tuple(sample.embedding_names) == model.embedding_names

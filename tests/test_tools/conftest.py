@@ -1,4 +1,7 @@
 """Fixtures of the tools' integration tests."""
+import os.path as osp
+import sys
+
 import pytest
 
 
@@ -11,3 +14,8 @@ def tiny_synthetic(tmp_path_factory) -> str:
                                img_size=(64, 32), seed=0)
     return root
 
+
+
+# tiny models, checkpoints and person images of the deployment tests
+sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'data'))
+from deploy_fixtures import bot_checkpoint, bpbreid_checkpoint, person_dir  # noqa: E402,F401

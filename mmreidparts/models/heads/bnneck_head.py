@@ -7,7 +7,7 @@ from torch import Tensor, nn
 
 from mmreidparts.models.utils import GlobalPool
 from mmreidparts.registry import MODELS
-from mmreidparts.structures import ReIDDataSample
+from mmreidparts.structures import ReIDDataSample, fill_predictions
 
 TEST_FEATURES = ('after_bn', 'before_bn')
 
@@ -28,25 +28,6 @@ def gather_labels(data_samples: Sequence[ReIDDataSample], num_classes: int,
             'training identities of the dataset (a label of -1 comes from a query or '
             'gallery split, which has no training labels)')
     return labels
-
-
-def fill_predictions(data_samples: Optional[List[ReIDDataSample]], embeddings: Tensor,
-                     visibility: Tensor, names: Sequence[str],
-                     owner: str) -> List[ReIDDataSample]:
-    """Set ``embeddings [N, P, D]``, ``visibility [N, P]`` and the names on N samples.
-
-    New samples are made when ``data_samples`` is None; a count that differs from N stops
-    with ``owner`` (the head) named.
-    """
-    if data_samples is None:
-        data_samples = [ReIDDataSample() for _ in range(embeddings.shape[0])]
-    if len(data_samples) != embeddings.shape[0]:
-        raise ValueError(f'{owner}.predict: {len(data_samples)} data samples for a batch of '
-                         f'{embeddings.shape[0]} images')
-    names = tuple(names)
-    for sample, emb, vis in zip(data_samples, embeddings, visibility):
-        sample.set_prediction(emb, vis, names)
-    return list(data_samples)
 
 
 @MODELS.register_module()
@@ -151,10 +132,20 @@ class BNNeckHead(BaseModule):
             losses['acc_top1'] = (logits.argmax(dim=1) == labels).float().mean() * 100
         return losses
 
+    @property
+    def embedding_names(self) -> Tuple[str, ...]:
+        """Names of the test embeddings: ``('global', )``."""
+        return ('global', )
+
+    def predict_tensors(self, feats: Tuple[Tensor, ...]) -> Tuple[Tensor, Tensor]:
+        """Test embeddings ``[N, 1, C]`` and visibility ``[N, 1]`` (ones), tensors only."""
+        feat, bn_feat = self.pre_logits(feats)
+        emb = bn_feat if self.test_feature == 'after_bn' else feat  # [N, C]
+        return emb[:, None], emb.new_ones(emb.shape[0], 1)
+
     def predict(self, feats: Tuple[Tensor, ...],
                 data_samples: Optional[List[ReIDDataSample]] = None) -> List[ReIDDataSample]:
         """Set one embedding ``[1, C]`` named 'global', with visibility 1, per image."""
-        feat, bn_feat = self.pre_logits(feats)
-        emb = (bn_feat if self.test_feature == 'after_bn' else feat).detach()  # [N, C]
-        return fill_predictions(data_samples, emb[:, None], emb.new_ones(emb.shape[0], 1),
-                                ('global', ), type(self).__name__)
+        embeddings, visibility = self.predict_tensors(feats)  # [N, 1, C], [N, 1]
+        return fill_predictions(data_samples, embeddings.detach(), visibility,
+                                self.embedding_names, type(self).__name__)

@@ -23,7 +23,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmreidparts.registry import MODELS
-from mmreidparts.structures import ReIDDataSample, get_part_scheme
+from mmreidparts.structures import ReIDDataSample, fill_predictions, get_part_scheme
 
 from ..utils.embedding import BNNeck, dim_reduction
 from ..utils.part_maps import (
@@ -35,7 +35,7 @@ from ..utils.part_maps import (
     stack_part_labels,
 )
 from ..utils.pooling import masked_average_pool, pool_by_masks, weighted_average_pool
-from .bnneck_head import fill_predictions, gather_labels
+from .bnneck_head import gather_labels
 
 EMBEDDING_KEYS = ('global', 'foreground', 'concat', 'parts')
 GILT_WEIGHTS = {
@@ -306,9 +306,8 @@ class BPBreIDHead(BaseModule):
         """Names of the test embeddings: 'foreground', then the K part names."""
         return ('foreground', ) + tuple(self.part_names)
 
-    def predict(self, feats: Union[Tensor, Sequence[Tensor]],
-                data_samples: Optional[List[ReIDDataSample]] = None) -> List[ReIDDataSample]:
-        """Fill each sample with embeddings ``[1+K, D]`` (foreground, parts) and visibility."""
+    def predict_tensors(self, feats: Union[Tensor, Sequence[Tensor]]) -> Tuple[Tensor, Tensor]:
+        """Test embeddings ``[N, 1+K, D]`` (foreground, parts) and visibility ``[N, 1+K]``."""
         out = self(feats)
         fg = out['bn_foreground'] if self.test_foreground == 'bn' else out['foreground']
         embeddings = torch.cat([fg[:, None], out['parts']], dim=1)  # [N, 1+K, D]
@@ -316,5 +315,11 @@ class BPBreIDHead(BaseModule):
             embeddings = F.normalize(embeddings, dim=2)
         ones = embeddings.new_ones(embeddings.shape[0], 1)
         visibility = torch.cat([ones, out['visibility'].to(embeddings.dtype)], dim=1)  # [N, 1+K]
+        return embeddings, visibility
+
+    def predict(self, feats: Union[Tensor, Sequence[Tensor]],
+                data_samples: Optional[List[ReIDDataSample]] = None) -> List[ReIDDataSample]:
+        """Fill each sample with embeddings ``[1+K, D]`` (foreground, parts) and visibility."""
+        embeddings, visibility = self.predict_tensors(feats)
         return fill_predictions(data_samples, embeddings, visibility, self.embedding_names,
                                 type(self).__name__)

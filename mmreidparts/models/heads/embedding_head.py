@@ -6,9 +6,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from mmreidparts.structures import ReIDDataSample
-
-from .bnneck_head import fill_predictions
+from mmreidparts.structures import ReIDDataSample, fill_predictions
 
 Feats = Union[Tensor, Sequence[Tensor]]
 
@@ -57,14 +55,20 @@ class EmbeddingHead(BaseModule):
         chunks = F.normalize(embeddings.reshape(num, parts, groups, dim // groups), dim=-1)
         return chunks.reshape(num, parts, dim) / groups**0.5
 
+    def predict_tensors(self, feats: Feats, normalize: bool = True) -> Tuple[Tensor, Tensor]:
+        """Test embeddings ``[N, P, D]`` (normalised unless ``normalize=False``), visibility
+        ones ``[N, P]``."""
+        embeddings = self.test_embeddings(feats)  # [N, P, D]
+        if normalize:
+            embeddings = self.normalize_embeddings(embeddings)
+        return embeddings, embeddings.new_ones(embeddings.shape[:2])
+
     def predict(self, feats: Feats, data_samples: Optional[List[ReIDDataSample]] = None,
                 normalize: bool = True) -> List[ReIDDataSample]:
         """Fill each sample with embeddings ``[P, D]``, visibility ones ``[P]`` and the names."""
-        embeddings = self.test_embeddings(feats).detach()  # [N, P, D]
-        if normalize:
-            embeddings = self.normalize_embeddings(embeddings)
-        return fill_predictions(data_samples, embeddings, embeddings.new_ones(
-            embeddings.shape[:2]), self.embedding_names, type(self).__name__)
+        embeddings, visibility = self.predict_tensors(feats, normalize)
+        return fill_predictions(data_samples, embeddings.detach(), visibility,
+                                self.embedding_names, type(self).__name__)
 
     @staticmethod
     def accuracy(logits: Sequence[Tensor], labels: Tensor) -> Tensor:

@@ -13,7 +13,7 @@ trained with the batch-all triplet loss only. At test time each image gets the s
 embedding ``f~`` with visibility 1; ranking by Euclidean distance equals ranking by the
 inner product on unit vectors.
 """
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -21,7 +21,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmreidparts.registry import MODELS
-from mmreidparts.structures import ReIDDataSample
+from mmreidparts.structures import ReIDDataSample, fill_predictions
 
 from ..utils.embedding import conv_bn_embedding
 from .bnneck_head import gather_labels
@@ -147,18 +147,22 @@ class PartBilinearHead(BaseModule):
                                          last.num_triplets.clamp(min=1)).float().detach()
         return losses
 
+    @property
+    def embedding_names(self) -> Tuple[str, ...]:
+        """Name of the one test embedding."""
+        return (self.embedding_name, )
+
+    def predict_tensors(self, feats: Sequence[Tensor]) -> Tuple[Tensor, Tensor]:
+        """The unit descriptor ``[N, 1, d]`` and visibility ones ``[N, 1]``."""
+        emb = self(feats)['embedding']  # [N, d]
+        return emb[:, None], emb.new_ones(emb.shape[0], 1)
+
     def predict(self, feats: Sequence[Tensor],
                 data_samples: Optional[List[ReIDDataSample]] = None) -> List[ReIDDataSample]:
         """Set one embedding ``[1, d]`` (unit norm) with visibility 1 per image."""
-        emb = self(feats)['embedding'].detach()  # [N, d]
-        if data_samples is None:
-            data_samples = [ReIDDataSample() for _ in range(emb.shape[0])]
-        if len(data_samples) != emb.shape[0]:
-            raise ValueError(f'PartBilinearHead.predict: {len(data_samples)} data samples for '
-                             f'a batch of {emb.shape[0]} images')
-        for sample, row in zip(data_samples, emb):
-            sample.set_prediction(row[None], row.new_ones(1), (self.embedding_name, ))
-        return list(data_samples)
+        embeddings, visibility = self.predict_tensors(feats)
+        return fill_predictions(data_samples, embeddings.detach(), visibility,
+                                self.embedding_names, type(self).__name__)
 
 
 __all__ = ['PartBilinearHead']

@@ -24,7 +24,7 @@ from mmengine.structures import PixelData
 from torch import Tensor, nn
 
 from mmreidparts.registry import MODELS
-from mmreidparts.structures import ReIDDataSample
+from mmreidparts.structures import ReIDDataSample, fill_predictions
 from mmreidparts.structures.region_grid import check_grid, project_region_labels
 
 from ..utils.embedding import dim_reduction
@@ -326,25 +326,27 @@ class VPMHead(BaseModule):
             losses['region_acc'] = hits.sum() * 100.0 / valid.sum().clamp(min=1)
         return losses
 
+    def predict_tensors(self, feats: Union[Tensor, Sequence[Tensor]],
+                        out: Optional[Dict[str, Tensor]] = None) -> Tuple[Tensor, Tensor]:
+        """Region embeddings ``[N, p, D]`` (float32) and their visibility ``[N, p]``."""
+        out = self(feats) if out is None else out
+        embeddings = self.embeddings(out).float()  # [N, p, D]
+        visibility = out['visibility']  # [N, p]
+        if self.test_visibility == 'uniform':
+            visibility = torch.ones_like(visibility)
+        return embeddings, visibility
+
     def predict(self, feats: Union[Tensor, Sequence[Tensor]],
                 data_samples: Optional[List[ReIDDataSample]] = None) -> List[ReIDDataSample]:
         """Fill each sample with p region embeddings ``[p, D]`` and their visibility ``[p]``."""
         out = self(feats)
-        embeddings = self.embeddings(out).detach()  # [N, p, D]
-        visibility = out['visibility'].detach()  # [N, p]
-        if self.test_visibility == 'uniform':
-            visibility = torch.ones_like(visibility)
-        if data_samples is None:
-            data_samples = [ReIDDataSample() for _ in range(embeddings.shape[0])]
-        if len(data_samples) != embeddings.shape[0]:
-            raise ValueError(f'VPMHead.predict: {len(data_samples)} data samples for a batch '
-                             f'of {embeddings.shape[0]} images')
-        names = self.embedding_names
-        for i, sample in enumerate(data_samples):
-            sample.set_prediction(embeddings[i].float(), visibility[i], names)
-            if self.return_part_maps:
+        embeddings, visibility = self.predict_tensors(feats, out)
+        data_samples = fill_predictions(data_samples, embeddings.detach(), visibility.detach(),
+                                        self.embedding_names, type(self).__name__)
+        if self.return_part_maps:
+            for i, sample in enumerate(data_samples):
                 sample.pred_part_map = PixelData(data=out['part_maps'][i].detach())
-        return list(data_samples)
+        return data_samples
 
 
 __all__ = ['VPMHead', 'RegionLocator', 'RegionClassifiers']

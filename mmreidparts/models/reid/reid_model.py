@@ -1,5 +1,4 @@
 """The top-level ReID model: data preprocessor, backbone, optional neck and head."""
-import copy
 import fnmatch
 import logging
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -10,7 +9,7 @@ from mmengine.model import BaseModel
 from torch import Tensor, nn
 
 from mmreidparts.registry import MODELS
-from mmreidparts.structures import ReIDDataSample
+from mmreidparts.structures import ReIDDataSample, fill_predictions
 
 FLIP_VISIBILITY = ('max', 'mean')
 FLIP_MERGES = ('mean', 'sum')
@@ -47,7 +46,7 @@ class ReIDModel(BaseModel):
             image and merge the two sets of embeddings, row by row: ``flip_merge='mean'``
             (default) averages the head's final embeddings, ``'sum'`` adds the head's
             embeddings before its normalisation and normalises the sum (the head must
-            implement ``predict(..., normalize=False)`` and ``normalize_embeddings``).
+            implement ``predict_tensors(..., normalize=False)`` and ``normalize_embeddings``).
             ``flip_visibility`` ('max' default, or 'mean') combines the two visibilities:
             'max' keeps binary scores binary (an embedding counts if seen in either view),
             'mean' makes a part seen in one view only count half. ``flip_pairs``: pairs of
@@ -93,7 +92,7 @@ class ReIDModel(BaseModel):
         if self.test_cfg['flip'] and self.test_cfg['flip_merge'] == 'sum' and not callable(
                 getattr(self.head, 'normalize_embeddings', None)):
             raise ValueError("ReIDModel test_cfg.flip_merge='sum' needs a head with "
-                             'normalize_embeddings() and predict(..., normalize=False); '
+                             'normalize_embeddings() and predict_tensors(..., normalize=False); '
                              f'{type(self.head).__name__} has none (use flip_merge="mean")')
         self._check_visibility_need()
         if isinstance(training_only_prefixes, str):
@@ -266,26 +265,68 @@ class ReIDModel(BaseModel):
             data_samples = [ReIDDataSample() for _ in range(inputs.shape[0])]
         if not self.test_cfg['flip']:
             return self.head.predict(self.extract_feat(inputs), data_samples)
-        raw = self.test_cfg['flip_merge'] == 'sum'
-        kwargs = dict(normalize=False) if raw else {}
-        mirrored = [ReIDDataSample(metainfo=copy.deepcopy(s.metainfo)) for s in data_samples]
-        mirrored = self.head.predict(self.extract_feat(inputs.flip(-1)), mirrored, **kwargs)
-        results = self.head.predict(self.extract_feat(inputs), data_samples, **kwargs)
-        for result, other in zip(results, mirrored):
-            names = tuple(result.embedding_names)
-            order = self._flip_order(names)
-            if raw:  # normalise f(x) + f(flip(x)) as the head normalises one view
-                embeddings = self.head.normalize_embeddings(
-                    (result.embeddings + other.embeddings[order])[None])[0]  # [P, D]
-            else:
-                embeddings = (result.embeddings + other.embeddings[order]) / 2  # [P, D]
-            vis_a, vis_b = result.visibility, other.visibility[order]  # [P]
-            if self.test_cfg['flip_visibility'] == 'max':
-                visibility = torch.maximum(vis_a, vis_b)
-            else:
-                visibility = (vis_a + vis_b) / 2
-            result.set_prediction(embeddings, visibility, names)
-        return results
+        embeddings, visibility = self.predict_tensors(inputs)  # [N, P, D], [N, P]
+        if getattr(self.head, 'return_part_maps', False):
+            # the head's own prediction keeps what it adds (part maps); the embeddings
+            # and visibility are then those of the two views
+            results = self.head.predict(self.extract_feat(inputs), data_samples)
+        else:
+            results = data_samples
+        return fill_predictions(results, embeddings.detach(), visibility.detach(),
+                                self.embedding_names, type(self.head).__name__)
+
+    @property
+    def embedding_names(self) -> Tuple[str, ...]:
+        """Names of the P test embeddings (the head's ``embedding_names``)."""
+        names = getattr(self.head, 'embedding_names', None)
+        if names is None:
+            raise TypeError(f'{type(self.head).__name__} has no embedding_names: a head '
+                            'gives the names of its test embeddings (see docs/design.md)')
+        return tuple(names)
+
+    def predict_tensors(self, inputs: Tensor) -> Tuple[Tensor, Tensor]:
+        """The test graph on a normalised batch ``[N, 3, H, W]``, tensors only.
+
+        Returns ``embeddings [N, P, D]`` and ``visibility [N, P]``, exactly what
+        :meth:`predict` stores in the data samples (with the test-time flip when
+        ``test_cfg.flip``); this is what ONNX export traces. The head must implement
+        ``predict_tensors(feats) -> (embeddings, visibility)``.
+        """
+        if not hasattr(self.head, 'predict_tensors'):
+            raise TypeError(f'{type(self.head).__name__} has no predict_tensors(feats): '
+                            'every head returns its test embeddings [N, P, D] and '
+                            'visibility [N, P] as tensors through it (see docs/design.md)')
+        if not self.test_cfg['flip']:
+            return self.head.predict_tensors(self.extract_feat(inputs))
+        # flip_merge 'sum': the raw embeddings of both views are summed, then normalised
+        kwargs = dict(normalize=False) if self.test_cfg['flip_merge'] == 'sum' else {}
+        embeddings, visibility = self.head.predict_tensors(self.extract_feat(inputs), **kwargs)
+        mirrored = self.head.predict_tensors(self.extract_feat(inputs.flip(-1)), **kwargs)
+        return self.combine_flip(embeddings, visibility, *mirrored, self.embedding_names)
+
+    def combine_flip(self, embeddings: Tensor, visibility: Tensor, mirrored_embeddings: Tensor,
+                     mirrored_visibility: Tensor,
+                     names: Sequence[str]) -> Tuple[Tensor, Tensor]:
+        """Merge ``[N, P, D]`` embeddings with those of the mirrored images.
+
+        The mirrored rows are put under the original names first (``flip_pairs``), then
+        averaged (``test_cfg.flip_merge='mean'``) or summed and normalised by the head
+        (``'sum'``, on raw embeddings); the visibilities ``[N, P]`` are combined by
+        ``test_cfg.flip_visibility``.
+        """
+        order = self._flip_order(names)
+        if order != list(range(len(order))):
+            mirrored_embeddings = mirrored_embeddings[:, order]
+            mirrored_visibility = mirrored_visibility[:, order]
+        if self.test_cfg['flip_merge'] == 'sum':
+            embeddings = self.head.normalize_embeddings(embeddings + mirrored_embeddings)
+        else:
+            embeddings = (embeddings + mirrored_embeddings) / 2  # [N, P, D]
+        if self.test_cfg['flip_visibility'] == 'max':
+            visibility = torch.maximum(visibility, mirrored_visibility)  # [N, P]
+        else:
+            visibility = (visibility + mirrored_visibility) / 2
+        return embeddings, visibility
 
     def _flip_order(self, names: Sequence[str]) -> List[int]:
         """Row order that puts the mirrored image's embeddings under the original names."""

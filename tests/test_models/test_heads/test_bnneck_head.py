@@ -91,3 +91,17 @@ def test_num_classes_mismatch_and_channels():
         head.predict((torch.randn(2, 4, 1, 1), ))
     with pytest.raises(ValueError, match='test_feature'):
         _head(test_feature='middle')
+
+
+def test_predict_tensors_is_what_predict_stores():
+    values = torch.tensor([1., 2., 3., 6.]).reshape(1, 1, 2, 2)
+    feats = (torch.cat([values, -values], dim=1).repeat(3, 1, 1, 1), )  # [3, 2, 2, 2]
+    head = _head(test_feature='before_bn').eval()
+    embeddings, visibility = head.predict_tensors(feats)
+    assert embeddings.shape == (3, 1, 2) and visibility.tolist() == [[1.0]] * 3
+    assert embeddings[0, 0].tolist() == [3.0, -3.0]  # the average of each channel
+    samples = head.predict(feats)
+    assert all(torch.equal(s.embeddings, embeddings[i]) for i, s in enumerate(samples))
+    assert head.embedding_names == ('global', )
+    with pytest.raises(ValueError, match='2 data samples for a batch of 3'):
+        head.predict(feats, [ReIDDataSample(), ReIDDataSample()])

@@ -283,3 +283,19 @@ def test_predict_pre_bn_foreground_without_normalisation():
     assert torch.allclose(results[1].embeddings[0], out['foreground'][1])
     assert torch.allclose(results[1].embeddings[1:], out['parts'][1])
     assert math.isclose(float(results[1].visibility[0]), 1.0)
+
+
+def test_predict_tensors_is_what_predict_stores():
+    head = make_head().eval()
+    with torch.no_grad():
+        embeddings, visibility = head.predict_tensors(feats())
+        results = head.predict(feats())
+        out = head(feats())
+    assert embeddings.shape == (4, 4, 4) and visibility.shape == (4, 4)  # [N, 1+K, D]
+    assert visibility[:, 0].tolist() == [1.0] * 4
+    assert torch.equal(visibility[:, 1:], out['visibility'].float())
+    for i, sample in enumerate(results):
+        assert torch.equal(sample.embeddings, embeddings[i])
+        assert torch.equal(sample.visibility, visibility[i])
+    with pytest.raises(ValueError, match='2 data samples for a batch of 4'):
+        head.predict(feats(), make_samples(2, part_map=False))

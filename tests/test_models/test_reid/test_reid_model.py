@@ -81,7 +81,7 @@ class _LeftHalf(nn.Module):
         return (x[..., :x.shape[-1] // 2], )
 
 
-class _TwoSidesHead(nn.Module):
+class _PredictOnlyHead(nn.Module):
     """Embeds the top and bottom rows as 'left_arm' / 'right_arm', visible if positive."""
 
     def predict(self, feats, data_samples):
@@ -90,6 +90,17 @@ class _TwoSidesHead(nn.Module):
             emb = torch.stack([row[:1], row[-1:]])  # [2, 1]
             sample.set_prediction(emb, (emb[:, 0] > 0).float(), ('left_arm', 'right_arm'))
         return data_samples
+
+
+class _TwoSidesHead(_PredictOnlyHead):
+    """The same head with the tensor-only test path every head implements."""
+
+    embedding_names = ('left_arm', 'right_arm')
+
+    def predict_tensors(self, feats):
+        x = feats[0].mean(dim=(1, 3))  # [N, H]
+        emb = torch.stack([x[:, :1], x[:, -1:]], dim=1)  # [N, 2, 1]
+        return emb, (emb[..., 0] > 0).float()
 
 
 def test_flip_averages_embeddings_and_combines_visibility():
@@ -138,11 +149,17 @@ class _RawHead(nn.Module):
     def normalize_embeddings(self, embeddings):
         return torch.nn.functional.normalize(embeddings, dim=-1)
 
-    def predict(self, feats, data_samples, normalize=True):
+    embedding_names = ('global', )
+
+    def predict_tensors(self, feats, normalize=True):
         x = feats[0].mean(dim=(2, 3))  # [N, C]
         emb = self.normalize_embeddings(x) if normalize else x
-        for sample, row in zip(data_samples, emb):
-            sample.set_prediction(row[None], torch.ones(1), ('global', ))
+        return emb[:, None], emb.new_ones(emb.shape[0], 1)
+
+    def predict(self, feats, data_samples, normalize=True):
+        emb, vis = self.predict_tensors(feats, normalize)
+        for sample, row, v in zip(data_samples, emb, vis):
+            sample.set_prediction(row, v, self.embedding_names)
         return data_samples
 
 
@@ -180,3 +197,22 @@ def test_a_test_config_asking_for_soft_visibility_needs_a_head_that_has_it():
     assert model.test_cfg['visibility'] == 'soft'
     with pytest.raises(ValueError, match="VPMHead predicts 'ones'"):  # MVPM-1: ones
         _bot_model(head=dict(vpm, test_visibility='uniform'), test_cfg=dict(visibility='soft'))
+
+
+def test_predict_tensors_is_the_test_graph_with_flip():
+    image = torch.tensor([[1., 3.], [-2., 0.]]).expand(1, 3, 2, 2)
+    pre = dict(type='ReIDDataPreprocessor', mean=None, std=None, to_rgb=False)
+    cfg = dict(flip=True, flip_visibility='mean', flip_pairs=[('left_arm', 'right_arm')])
+    model = ReIDModel(backbone=_LeftHalf(), head=_TwoSidesHead(), data_preprocessor=pre,
+                      test_cfg=cfg)
+    embeddings, visibility = model.predict_tensors(image)
+    # as in the flip test above: swapped mirrored rows, averaged
+    assert embeddings[0, :, 0].tolist() == [0.5, 0.5]
+    assert visibility.tolist() == [[0.5, 0.5]]
+    [sample] = model.predict(image)
+    assert torch.equal(sample.embeddings, embeddings[0])
+    assert torch.equal(sample.visibility, visibility[0])
+    assert model.embedding_names == ('left_arm', 'right_arm')
+    plain = ReIDModel(backbone=_LeftHalf(), head=_PredictOnlyHead(), data_preprocessor=pre)
+    with pytest.raises(TypeError, match='predict_tensors'):
+        plain.predict_tensors(image)
