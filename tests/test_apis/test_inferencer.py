@@ -123,7 +123,8 @@ def test_progress_bar_on_long_inputs(person_dir, bot_checkpoint, capsys):
     assert capsys.readouterr().err == ''  # one batch: no bar
 
 
-def test_built_from_a_zoo_name(person_dir, tmp_path):
+def test_built_from_a_zoo_name(person_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv('MMREIDPARTS_ZOO', str(tmp_path / 'empty_zoo'))  # nothing published
     # a zoo model whose weights are given; the names of the zoo come from the metafiles
     torch.manual_seed(0)
     model = init_model('configs/baseline/bot_mobilenetv2_1xb64_synthetic.py')
@@ -132,7 +133,7 @@ def test_built_from_a_zoo_name(person_dir, tmp_path):
     assert 'bot_mobilenetv2_1xb64_synthetic' in inferencer.list_models('bot_*')
     [item] = inferencer(_images(person_dir)[:1])
     assert item['embeddings'].shape == (1, 1280)
-    with pytest.raises(ValueError, match='published weights'):
+    with pytest.raises(FileNotFoundError, match='no published weights.*model_zoo.py build'):
         ReIDInferencer('bot_mobilenetv2_1xb64_synthetic')
     with pytest.raises(ValueError, match='neither a config file nor a model of the zoo'):
         ReIDInferencer('no_such_model')

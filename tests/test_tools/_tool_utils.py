@@ -1,10 +1,13 @@
 """Helpers of the tools' integration tests: run a tool the way a user does."""
+import contextlib
 import os
 import os.path as osp
 import socket
 import subprocess
 import sys
 from typing import List
+
+import torch
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY_CFG = osp.join(ROOT, 'tests', 'data', 'configs', 'tiny_bot.py')
@@ -46,3 +49,18 @@ def run_tool(args: List[str], timeout: int = 300, extra_pythonpath: str = '',
         raise AssertionError(f'{" ".join(args)} failed ({proc.returncode}):\n'
                              f'{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}')
     return proc
+
+
+@contextlib.contextmanager
+def cli_threads():
+    """Evaluate in this process with the thread count of :func:`run_tool`'s tools (one).
+
+    Another thread count sums in another order, which can swap the nearly tied distances of
+    the tests' tiny models and so move a figure that is compared with a tool's.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from _tool_utils import ROOT, TINY_CFG, data_root_options, run_tool
+from _tool_utils import ROOT, TINY_CFG, cli_threads, data_root_options, run_tool
 
 sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
 from partial_curve import cut_pipeline, parse_args, visibility_stats  # noqa: E402
@@ -138,11 +138,12 @@ def test_curves_of_two_methods_and_the_visibility_report(trained, tiny_synthetic
     assert not np.allclose([r['mAP'] for r in vpm['curves']['top']],
                            vpm['curves']['top'][-1]['mAP'])
 
-    # the model zoo's interface gives the same figures
+    # the model zoo's interface gives the same figures (with the tools' thread count)
     from partial_curve import evaluate_partial
-    figures = evaluate_partial([(TINY_VPM, trained['vpm']), (TINY_CFG, trained['bot'])],
-                               [1.0, 0.5], 'bottom', cfg_options={
-                                   'test_dataloader.dataset.data_root': tiny_synthetic})
+    with cli_threads():
+        figures = evaluate_partial([(TINY_VPM, trained['vpm']), (TINY_CFG, trained['bot'])],
+                                   [1.0, 0.5], 'bottom', cfg_options={
+                                       'test_dataloader.dataset.data_root': tiny_synthetic})
     for model, got in zip((vpm, bot), figures):
         assert sorted(got) == [0.5, 1.0]
         for row in model['curves']['bottom'][::2]:  # ratios 0.5 and 1.0
