@@ -195,3 +195,40 @@ def test_reported_next_to_the_reid_metric():
     out = evaluator.evaluate(len(samples))
     assert out['reid/rank1'] == 100.0
     assert out['parsing/mIoU'] == pytest.approx(100 * (IOU[1] + IOU[2]) / 2)
+
+
+def _rank_worker(rank, port, out_dir):
+    """One gloo process: process this rank's share (rank 1 also a padded copy of sample 0,
+    as a round-up sampler gives it), then evaluate."""
+    import json
+    import os.path as osp
+
+    import torch.distributed as dist
+    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank,
+                            world_size=2)
+    try:
+        samples = _samples()
+        metric = PartParsingMetric(num_parts=2)
+        metric.process(None, samples[rank:rank + 1] + (samples[:1] if rank else []))
+        out = metric.evaluate(size=len(samples))
+        with open(osp.join(out_dir, f'rank{rank}.json'), 'w') as f:
+            json.dump(out, f)
+    finally:
+        dist.destroy_process_group()
+
+
+def test_two_gloo_processes_give_the_single_process_figures(tmp_path):
+    import json
+    import socket
+
+    import torch.multiprocessing as mp
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
+    mp.spawn(_rank_worker, args=(port, str(tmp_path)), nprocs=2, join=True)
+    single = PartParsingMetric(num_parts=2)
+    single.process(None, _samples())
+    expected = {f'parsing/{k}': v for k, v in single.compute_metrics(single.results).items()}
+    for rank in range(2):
+        got = json.loads((tmp_path / f'rank{rank}.json').read_text())
+        assert got == pytest.approx(expected)
