@@ -314,7 +314,8 @@ class ReIDModel(BaseModel):
     def predict(self,
                 inputs: Tensor,
                 data_samples: Optional[List[ReIDDataSample]] = None) -> List[ReIDDataSample]:
-        """Embeddings ``[P, D]``, visibility ``[P]`` and names for every image."""
+        """Embeddings ``[P, D]``, visibility ``[P]`` and names for every image; with
+        ``test_cfg.return_part_maps`` also ``pred_part_map`` ``[K+1, h, w]``."""
         if data_samples is None:
             data_samples = [ReIDDataSample() for _ in range(inputs.shape[0])]
         feats = self.extract_feat(inputs)
