@@ -48,14 +48,23 @@ def init_model(config: Union[str, Config],
     return model.to(device).eval()
 
 
+# steps that read a dataset's annotations: images outside a dataset have none
+LABEL_STEPS = ('LoadPartLabel', 'LoadPifPafLabel', 'LoadKeypoints')
+
+
 def test_pipeline_cfg(cfg: Config, from_array: bool = False) -> List[dict]:
-    """The steps of the config's test pipeline; without the loading step for arrays."""
+    """The steps of the config's test pipeline; without the loading step for arrays.
+
+    Label-loading steps (``LABEL_STEPS``, e.g. a val pipeline that loads part labels for
+    ``PartParsingMetric``) are left out: an image outside a dataset has no labels.
+    """
     loader = cfg.get('test_dataloader', None) or cfg.get('val_dataloader', None)
     steps = (loader or {}).get('dataset', {}).get('pipeline') or cfg.get('test_pipeline')
     if not steps:
         raise KeyError('the config has neither test_dataloader.dataset.pipeline nor '
                        'test_pipeline: the inference needs the test pipeline')
-    steps = copy.deepcopy(list(steps))
+    steps = [s for s in copy.deepcopy(list(steps))
+             if str(s['type']).split('.')[-1] not in LABEL_STEPS]
     if from_array:
         steps = [s for s in steps if not str(s['type']).split('.')[-1].startswith('Load')]
     return steps

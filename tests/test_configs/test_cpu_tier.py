@@ -4,10 +4,11 @@ Every ``configs/*/*_mobilenetv2os8_*_cpu.py`` config trains on the tier's backbo
 ImageNet MobileNetV2 at output stride 8), input size, PK batch, optimizer, schedule and
 epochs; its training pipeline is BoT's with only the method's own steps added (label
 loading) or swapped in (a method's crop for the pad-crop); test pipeline and evaluator are
-BoT's. A method changes its head, losses and those steps, nothing else. A two-stream model
-(the part-aligned bilinear one) runs the tier's backbone as its appearance stream, and its
-part stream on the same 24x8 grid from the tier's ImageNet weights or a pose distillation
-of them.
+BoT's (a method with part maps may validate them too: labels in its val pipeline and
+``PartParsingMetric`` after BoT's metric). A method changes its head, losses and those
+steps, nothing else. A two-stream model (the part-aligned bilinear one) runs the tier's
+backbone as its appearance stream, and its part stream on the same 24x8 grid from the
+tier's ImageNet weights or a pose distillation of them.
 """
 import glob
 import os.path as osp
@@ -23,6 +24,8 @@ DATASETS = ('cuhk03detected', 'synthetic')
 # pipeline steps a method may add, and steps it may put in place of a tier step
 METHOD_STEPS = ('LoadPartLabel', 'LoadPifPafLabel')
 REPLACEMENTS = {'VPMRandomCrop': 'PadRandomCrop'}
+# metrics a method may report beside BoT's in validation
+METHOD_METRICS = ('PartParsingMetric', )
 # backbone keys a method may set (which stages it reads)
 BACKBONE_KEYS = ('out_indices', )
 # backbone adapters that wrap the tier backbone (its config is their `backbone`)
@@ -100,9 +103,20 @@ def test_tier_config_differs_from_bot_only_by_the_method(path):
     assert backbone['pretrained'].endswith(TIER_WEIGHTS)
     assert cfg.model.data_preprocessor == bot.model.data_preprocessor
     assert cfg.model.head.num_classes == bot.model.head.num_classes
-    for key in ('optim_wrapper', 'param_scheduler', 'train_cfg', 'val_evaluator',
-                'test_evaluator', 'randomness'):
+    for key in ('optim_wrapper', 'param_scheduler', 'train_cfg', 'test_evaluator',
+                'randomness'):
         assert cfg[key] == bot[key], f'{_rel(path)}: {key} differs from BoT'
+    # a method with part maps may add the parsing metric to the validation (and load the
+    # labels in its val pipeline); the ReID metric comes first and is BoT's
+    val = cfg.val_evaluator
+    if isinstance(val, (list, tuple)):
+        assert val[0] == bot.val_evaluator, f'{_rel(path)}: val_evaluator[0] differs from BoT'
+        assert all(m['type'] in METHOD_METRICS for m in val[1:]), _rel(path)
+        assert cfg.model.test_cfg.return_part_maps, _rel(path)
+        stripped = _strip_method_steps(cfg.val_dataloader.dataset.pipeline)
+        assert stripped == bot.val_dataloader.dataset.pipeline, _rel(path)
+    else:
+        assert val == bot.val_evaluator, f'{_rel(path)}: val_evaluator differs from BoT'
     for key in ('batch_size', 'sampler', 'num_workers'):
         assert cfg.train_dataloader[key] == bot.train_dataloader[key], key
     assert cfg.test_dataloader == bot.test_dataloader

@@ -202,3 +202,164 @@ def test_visualize_part_attention_runs_with_labels(tiny_bpbreid, tiny_synthetic,
     assert 'saved' in proc.stdout
     sheet = cv2.imread(str(out))
     assert sheet is not None and sheet.shape[1] > sheet.shape[0]
+
+
+def _options(root):
+    return dict(o.split('=', 1) for o in data_root_options(root))
+
+
+@pytest.fixture(scope='module')
+def peaked_bpbreid(tiny_bpbreid, tmp_path_factory):
+    """The tiny BPBreID with a pixel classifier far from uniform (varied parsing)."""
+    cfg_path, ckpt = tiny_bpbreid
+    state = torch.load(ckpt, map_location='cpu')
+    gen = torch.Generator().manual_seed(1)
+    weight = state['state_dict']['head.pixel_classifier.conv.weight']
+    state['state_dict']['head.pixel_classifier.conv.weight'] = torch.randn(
+        weight.shape, generator=gen) * 0.5
+    out = str(tmp_path_factory.mktemp('peaked') / 'model.pth')
+    torch.save(state, out)
+    return cfg_path, out
+
+
+def _previous_confusion(model, dataset, num_classes):
+    """The counting part_iou.py did itself before it used the metric's functional core."""
+    conf = torch.zeros(num_classes, num_classes, dtype=torch.long)
+    for batch in (dict(inputs=[d['inputs'] for d in dataset],
+                       data_samples=[d['data_samples'] for d in dataset]), ):
+        data = model.data_preprocessor(batch, False)
+        with torch.no_grad():
+            maps = model.head(model.extract_feat(data['inputs']))['part_maps']
+        labels = torch.stack([s.gt_part_map.data[0] for s in data['data_samples']]).long()
+        up = torch.nn.functional.interpolate(maps, size=labels.shape[-2:], mode='bilinear',
+                                             align_corners=False)
+        pred = up.argmax(dim=1)
+        valid = labels != 255
+        idx = labels[valid] * num_classes + pred[valid]
+        conf += torch.bincount(idx, minlength=num_classes**2).reshape(num_classes, num_classes)
+    return conf
+
+
+def test_part_iou_figures_are_the_previous_ones_and_the_metrics(part_iou, peaked_bpbreid,
+                                                                tiny_synthetic, tmp_path):
+    from mmreidparts.evaluation import PartParsingMetric
+    from mmreidparts.evaluation.functional import counts_from_confusion
+    from mmreidparts.utils.config import read_config
+    cfg_path, ckpt = peaked_bpbreid
+    out = tmp_path / 'iou.json'
+    options = ['--cfg-options', *data_root_options(tiny_synthetic)]
+    assert part_iou.main([cfg_path, ckpt, '--split', 'query', '--device', 'cpu',
+                          '--out', str(out), *options]) == 0
+    figures = json.loads(out.read_text())
+    cfg = read_config(cfg_path, _options(tiny_synthetic))
+    model = part_iou.build_model(cfg, ckpt, torch.device('cpu'))
+    dataset = part_iou.build_split_dataset(cfg, 'query', 'bpbreid8')
+    items = [dataset[i] for i in range(len(dataset))]
+    conf = _previous_confusion(model, items, 9)
+    assert figures['confusion'] == conf.tolist()
+    assert len({c['iou'] for c in figures['classes']}) > 3  # a varied parsing
+    # the metric, fed by the model's return_part_maps, counts the same pixels
+    model.test_cfg['return_part_maps'] = True
+    metric = PartParsingMetric(part_scheme='bpbreid8')
+    batch = dict(inputs=[d['inputs'] for d in items],
+                 data_samples=[d['data_samples'] for d in items])
+    with torch.no_grad():
+        samples = model.test_step(batch)
+    metric.process(batch, [s.to_dict() for s in samples])
+    assert torch.equal(torch.stack(metric.results).sum(0), counts_from_confusion(conf))
+    metrics = metric.compute_metrics(metric.results)
+    assert metrics['mIoU'] == pytest.approx(figures['mIoU_parts'])
+    assert metrics['mIoU_all'] == pytest.approx(figures['mIoU_all'])
+    names = ('background', ) + get_part_scheme('bpbreid8').names
+    for name, row in zip(names, figures['classes']):
+        value = metrics[f'IoU_{name}']
+        assert (np.isnan(value) and row['iou'] is None) or value == pytest.approx(row['iou'])
+    # --resolution feature: the metric's resolution='map' with the head's label_resize
+    assert part_iou.main([cfg_path, ckpt, '--split', 'query', '--device', 'cpu',
+                          '--resolution', 'feature', '--out', str(out), *options]) == 0
+    feature = json.loads(out.read_text())
+    metric = PartParsingMetric(part_scheme='bpbreid8', resolution='map',
+                               label_resize=model.head.label_resize)
+    metric.process(batch, samples)
+    assert metric.compute_metrics(metric.results)['mIoU'] == pytest.approx(
+        feature['mIoU_parts'])
+
+
+class _ParsingOnlyHead(torch.nn.Module):
+    """A part head with nothing but the contract: forward(feats)['part_maps'] (softmax,
+    background first); no part_scheme, num_parts, part_names or visibility."""
+
+    def __init__(self, in_channels, num_parts):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(in_channels, num_parts + 1, 1)
+
+    def forward(self, feats):
+        return dict(part_maps=self.conv(feats[-1]).softmax(dim=1))
+
+    embedding_names = ('global', )
+
+    def predict_tensors(self, feats):
+        emb = feats[-1].mean(dim=(2, 3))[:, None]
+        return emb, emb.new_ones(emb.shape[:2])
+
+    def loss(self, feats, data_samples):
+        return dict(loss=self(feats)['part_maps'].sum() * 0)
+
+
+@pytest.fixture(scope='module')
+def parsing_only_model(tiny_bpbreid, tmp_path_factory):
+    """A config and checkpoint of a model whose head only has the part maps contract."""
+    MODELS.register_module('TestParsingOnlyHead', module=_ParsingOnlyHead, force=True)
+    cfg_path, _ = tiny_bpbreid
+    tmp = tmp_path_factory.mktemp('parsing_only')
+    path = tmp / 'parsing_only.py'
+    path.write_text(f"_base_ = ['{cfg_path}']\n"
+                    "model = dict(head=dict(_delete_=True, type='TestParsingOnlyHead', "
+                    "in_channels=1280, num_parts=8))\n")
+    cfg = Config.fromfile(str(path))
+    torch.manual_seed(0)
+    model = MODELS.build(strip_pretrained(cfg.model.to_dict()))
+    ckpt = str(tmp / 'model.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(epoch=1)), ckpt)
+    return str(path), ckpt
+
+
+def test_part_tools_need_only_the_part_maps_contract(part_iou, vis_tool, parsing_only_model,
+                                                     tiny_synthetic, tmp_path, capsys):
+    cfg_path, ckpt = parsing_only_model
+    out = tmp_path / 'iou.json'
+    assert part_iou.main([cfg_path, ckpt, '--device', 'cpu', '--out', str(out),
+                          '--cfg-options', *data_root_options(tiny_synthetic)]) == 0
+    figures = json.loads(out.read_text())
+    assert figures['scheme'] == 'bpbreid8' and len(figures['classes']) == 9  # training labels
+    queries = sorted(osp.join(tiny_synthetic, 'query', n)
+                     for n in os.listdir(osp.join(tiny_synthetic, 'query')))[:2]
+    sheet = tmp_path / 'sheet.png'
+    assert vis_tool.main([cfg_path, ckpt, '--images', *queries, '--out', str(sheet),
+                          '--label-root', osp.join(tiny_synthetic, 'masks'),
+                          '--label-scheme', 'atoms13']) == 0
+    assert cv2.imread(str(sheet)) is not None
+
+
+def test_bpbreid_tier_validation_reports_parsing_next_to_reid(tiny_synthetic, tmp_path):
+    """The tier config as users run it (on the tiny set): the val pipeline loads the labels,
+    the model stores its part maps, and validation reports reid/* and parsing/*."""
+    from mmengine.runner import Runner
+    register_all_modules(init_default_scope=True)
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'bpbreid',
+                                   'bpbreid_mobilenetv2os8_1xb64_synthetic_cpu.py'))
+    cfg.model = strip_pretrained(cfg.model.to_dict())
+    cfg.model['backbone']['widen_factor'] = 0.25
+    cfg.model['head']['num_classes'] = 8
+    for step in cfg.val_dataloader.dataset.pipeline:
+        if step['type'] == 'ReIDResize':
+            step['scale'] = (64, 32)
+    cfg.val_dataloader.update(batch_size=16, num_workers=0, persistent_workers=False)
+    cfg.val_dataloader.dataset.data_root = tiny_synthetic
+    cfg.work_dir = str(tmp_path)
+    cfg.pop('train_dataloader'), cfg.pop('train_cfg'), cfg.pop('optim_wrapper')
+    cfg.pop('param_scheduler')
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.val()
+    assert {'reid/rank1', 'reid/mAP', 'parsing/mIoU', 'parsing/IoU_head'} <= set(metrics)
+    assert 0 <= metrics['parsing/mIoU'] <= 100

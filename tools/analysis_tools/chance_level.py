@@ -35,7 +35,10 @@ def main() -> None:
     recs = [dataset.get_data_info(i) for i in range(len(dataset))]
     q = [r for r in recs if r['is_query']]
     g = [r for r in recs if not r['is_query']]
-    protocol = (cfg.get('test_evaluator', {}) or {}).get('protocol', 'market')
+    evaluator = cfg.get('test_evaluator', {}) or {}
+    if isinstance(evaluator, (list, tuple)):  # the ReID metric first (then e.g. parsing)
+        evaluator = evaluator[0]
+    protocol = evaluator.get('protocol', 'market')
     gen = torch.Generator().manual_seed(args.seed)
     r1, maps = [], []
     for _ in range(args.repeats):

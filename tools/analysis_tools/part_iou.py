@@ -7,15 +7,20 @@
 The images of one split (``query``, ``gallery`` or ``train``) of the config's test
 dataset go through the test pipeline; their part labels are loaded as the training labels
 are (``part_labels`` of the training dataset, or its ``LoadPifPafLabel`` transform) and
-resized with the image to the model's input size. The head's part probability maps
-(``[K+1, Hf, Wf]``, 0 = background) are upsampled bilinearly to that size and the most
-likely class of each pixel is compared with the label: per class, IoU = |pred & label| /
+resized with the image to the model's input size. The part probability maps come from the
+part maps contract, ``head(feats)['part_maps']`` (``[K+1, Hf, Wf]``, 0 = background), of
+the model's head (or of the aux head named by ``model.test_cfg.return_part_maps``), so any
+part head works; the scheme is the head's ``part_scheme`` or the training labels'. The
+maps are upsampled bilinearly to that size and the most likely class of each pixel is
+compared with the label: per class, IoU = |pred & label| /
 |pred | label| over all pixels of the split (ignored label pixels, 255, excluded). With
 ``--resolution feature`` the comparison is made on the map itself, against the labels
 brought to the map size the way the head's training targets are (its ``label_resize``):
 this measures what the part classifier learnt, apart from the coarseness of the map. The
 table lists every class with its IoU and its share of the labelled and predicted pixels,
-then the mean IoU over the K parts and over the K+1 classes.
+then the mean IoU over the K parts and over the K+1 classes. The counting is that of
+``PartParsingMetric`` (``mmreidparts.evaluation.functional.parsing``), which reports the
+same figures during validation.
 """
 import argparse
 import copy
@@ -26,14 +31,18 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from mmengine.config import Config, DictAction
 from mmengine.dataset import pseudo_collate
 from prettytable import PrettyTable
 from torch import Tensor, nn
 
 from mmreidparts.apis import init_model
-from mmreidparts.models.utils import resize_part_labels
+from mmreidparts.evaluation.functional import (
+    counts_from_confusion,
+    parsing_iou,
+    part_confusion,
+    predicted_parsing,
+)
 from mmreidparts.registry import DATASETS
 from mmreidparts.structures import get_part_scheme
 from mmreidparts.utils import register_all_modules
@@ -42,6 +51,8 @@ from mmreidparts.utils.config import read_config
 IGNORE_INDEX = 255
 SPLITS = ('query', 'gallery', 'train')
 RESOLUTIONS = ('input', 'feature')
+# the tool's resolutions in the terms of PartParsingMetric
+METRIC_RESOLUTION = dict(input='label', feature='map')
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -68,6 +79,15 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def build_model(cfg: Config, checkpoint: Optional[str], device: torch.device) -> nn.Module:
     """The config's model in eval mode, with the checkpoint's weights (checked) loaded."""
     return init_model(cfg, checkpoint, device=str(device))
+
+
+def part_scheme_of(cfg: Config, head: nn.Module) -> Optional[str]:
+    """The scheme of the part maps: the head's ``part_scheme``, else the training labels'."""
+    scheme = getattr(head, 'part_scheme', None)
+    if scheme:
+        return scheme
+    train = (cfg.get('train_dataloader') or {}).get('dataset', {})
+    return (train.get('part_labels') or {}).get('scheme')
 
 
 def _type_name(transform: dict) -> str:
@@ -120,60 +140,77 @@ def iter_batches(dataset, batch_size: int, max_images: Optional[int] = None) -> 
         yield pseudo_collate([dataset[i] for i in range(start, min(start + batch_size, total))])
 
 
-def predicted_classes(model: nn.Module, batch: dict,
-                      resolution: str = 'input') -> Tuple[Tensor, Tensor]:
-    """``(pred, label)``, ``[N, H, W]``: argmax of the part maps and the label maps.
+def part_map_head(model: nn.Module) -> nn.Module:
+    """The module that gives the part maps: ``model.part_maps_head()`` (the head, or the aux
+    head named by ``test_cfg.return_part_maps``), else ``model.head``."""
+    pick = getattr(model, 'part_maps_head', None)
+    return pick() if callable(pick) else model.head
+
+
+def part_maps(model: nn.Module, inputs: Tensor) -> Tensor:
+    """``head(feats)['part_maps']`` ``[N, K+1, Hf, Wf]``: the part maps contract of the heads."""
+    head = part_map_head(model)
+    with torch.no_grad():
+        out = head(model.extract_feat(inputs))
+    if not isinstance(out, dict) or 'part_maps' not in out:
+        raise TypeError(f"{type(head).__name__}(feats) returns no 'part_maps' [N, K+1, h, w] "
+                        '(softmax over channels, 0 = background): not a part head')
+    return out['part_maps']
+
+
+def parsed_batch(model: nn.Module, batch: dict,
+                 resolution: str = 'input') -> Tuple[Tensor, Tensor, int]:
+    """``(pred, label, K+1)``: the class ids ``[N, H, W]`` of the part maps and the labels.
 
     'input': the maps are upsampled (bilinear) to the label size; 'feature': the labels
-    are brought to the map size as the head does for its training targets.
+    are brought to the map size as the head does for its training targets (its
+    ``label_resize``). The same code as ``PartParsingMetric``'s
+    (:func:`mmreidparts.evaluation.functional.predicted_parsing`).
     """
     data = model.data_preprocessor(batch, False)
-    with torch.no_grad():
-        out = model.head(model.extract_feat(data['inputs']))
-    maps = out['part_maps']  # [N, K+1, Hf, Wf]
+    maps = part_maps(model, data['inputs'])  # [N, K+1, Hf, Wf]
     labels = torch.stack([s.gt_part_map.data.reshape(s.gt_part_map.shape[-2:])
                           for s in data['data_samples']]).to(maps.device).long()
-    if resolution == 'feature':
-        labels = resize_part_labels(labels, maps.shape[-2:], maps.shape[1],
-                                    getattr(model.head, 'label_resize', 'bilinear'),
+    label_resize = getattr(part_map_head(model), 'label_resize', 'bilinear')
+    pred, label = predicted_parsing(maps, labels, METRIC_RESOLUTION[resolution], label_resize,
                                     IGNORE_INDEX)
-        return maps.argmax(dim=1), labels
-    up = F.interpolate(maps, size=labels.shape[-2:], mode='bilinear', align_corners=False)
-    return up.argmax(dim=1), labels
+    return pred, label, maps.shape[1]
+
+
+def predicted_classes(model: nn.Module, batch: dict,
+                      resolution: str = 'input') -> Tuple[Tensor, Tensor]:
+    """``(pred, label)``, ``[N, H, W]``: argmax of the part maps and the label maps."""
+    return parsed_batch(model, batch, resolution)[:2]
 
 
 def confusion(pred: Tensor, label: Tensor, num_classes: int,
               ignore_index: int = IGNORE_INDEX) -> Tensor:
     """``[num_classes, num_classes]`` pixel counts, rows = label, columns = prediction."""
-    valid = label != ignore_index
-    idx = label[valid] * num_classes + pred[valid]
-    return torch.bincount(idx.flatten().cpu(), minlength=num_classes ** 2).reshape(
-        num_classes, num_classes)
+    return part_confusion(pred, label, num_classes, ignore_index)
 
 
 def iou_from_confusion(conf: Tensor) -> Dict[str, np.ndarray]:
     """Per-class IoU (NaN where a class is neither labelled nor predicted) and pixel shares."""
-    conf = conf.double()
-    inter = conf.diag()
-    labelled, predicted = conf.sum(dim=1), conf.sum(dim=0)
-    union = labelled + predicted - inter
-    iou = torch.where(union > 0, inter / union.clamp(min=1), torch.full_like(inter, float('nan')))
-    total = conf.sum().clamp(min=1)
-    return dict(iou=iou.numpy(), label_share=(labelled / total).numpy(),
-                pred_share=(predicted / total).numpy())
+    return {k: v.numpy() for k, v in parsing_iou(counts_from_confusion(conf)).items()}
 
 
 def evaluate(model: nn.Module, dataset, batch_size: int = 64,
              max_images: Optional[int] = None,
              resolution: str = 'input') -> Tuple[Tensor, int]:
-    """The label x prediction confusion matrix over the split and the number of images."""
-    num_classes = model.head.num_parts + 1
-    conf = torch.zeros(num_classes, num_classes, dtype=torch.long)
+    """The label x prediction confusion matrix over the split and the number of images.
+
+    K+1 is the number of channels of the part maps; a label id outside 0..K stops with a
+    message naming K.
+    """
+    conf: Optional[Tensor] = None
     count = 0
     for batch in iter_batches(dataset, batch_size, max_images):
-        pred, label = predicted_classes(model, batch, resolution)
-        conf += confusion(pred, label, num_classes)
+        pred, label, num_classes = parsed_batch(model, batch, resolution)
+        batch_conf = confusion(pred, label, num_classes)
+        conf = batch_conf if conf is None else conf + batch_conf
         count += pred.shape[0]
+    if conf is None:
+        raise ValueError('the split has no images')
     return conf, count
 
 
@@ -206,19 +243,29 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     cfg = read_config(args.config, args.cfg_options)
     device = torch.device(args.device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     model = build_model(cfg, args.checkpoint, device)
-    head = model.head
-    if not hasattr(head, 'num_parts') or not hasattr(head, 'part_scheme'):
-        sys.exit(f'{type(head).__name__} predicts no part maps (a part-based head with '
-                 'num_parts and part_scheme, e.g. BPBreIDHead, is needed)')
-    dataset = build_split_dataset(cfg, args.split, head.part_scheme)
-    conf, count = evaluate(model, dataset, args.batch_size, args.max_images, args.resolution)
-    names = ('background', ) + tuple(get_part_scheme(head.part_scheme).names)
+    head = part_map_head(model)
+    scheme = part_scheme_of(cfg, head)
+    if scheme is None:
+        sys.exit(f'{type(head).__name__} declares no part_scheme and the training dataset has '
+                 'no part_labels: the scheme of the labels to compare with is unknown')
+    num_parts = get_part_scheme(scheme).num_parts
+    dataset = build_split_dataset(cfg, args.split, scheme)
+    try:
+        conf, count = evaluate(model, dataset, args.batch_size, args.max_images,
+                               args.resolution)
+    except TypeError as err:
+        sys.exit(str(err))
+    if conf.shape[0] != num_parts + 1:
+        sys.exit(f"{type(head).__name__}(feats)['part_maps'] has {conf.shape[0]} channels "
+                 f'(K={conf.shape[0] - 1}) but the part scheme {scheme!r} of the labels has '
+                 f'K={num_parts}')
+    names = ('background', ) + tuple(get_part_scheme(scheme).names)
     table, figures = report(names, iou_from_confusion(conf))
     print(f'part IoU of {args.checkpoint} on the {args.split} split ({count} images, '
-          f'scheme {head.part_scheme}, K={head.num_parts}, at {args.resolution} resolution)')
+          f'scheme {scheme}, K={num_parts}, at {args.resolution} resolution)')
     print(table)
     if args.out:
-        figures.update(split=args.split, images=count, scheme=head.part_scheme,
+        figures.update(split=args.split, images=count, scheme=scheme,
                        resolution=args.resolution,
                        confusion=conf.tolist())
         with open(args.out, 'w', encoding='utf-8') as f:

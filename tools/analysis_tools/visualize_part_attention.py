@@ -6,8 +6,13 @@
 One row per image: the image, its foreground map, then each of the K part maps over
 the image, titled with the part name, the part's visibility (1/0) and its maximum
 probability. The images go through the config's test pipeline and the model's data
-preprocessor, exactly as at test time; the head must return ``part_maps`` and
-``visibility`` from ``head(feats)`` (``BPBreIDHead`` does).
+preprocessor, exactly as at test time. The maps come from the part maps contract of the
+heads, ``head(feats)['part_maps']`` (``[N, K+1, h, w]``, softmax, 0 = background), of the
+model's head or of the aux head named by ``model.test_cfg.return_part_maps``, so any part
+head works (BPBreID, DROP, PAL's part segmentation head). The visibility is the head's
+``visibility`` output when it has one, else BPBreID's rule (max probability > 0.4); the
+part names are the head's ``part_names``, else those of its ``part_scheme`` or of the
+training labels' scheme.
 
 With ``--label-root`` the part labels are drawn beside the maps: two more panels after
 the image, the label map and the predicted parsing (most likely class of each pixel) in
@@ -29,11 +34,16 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.dataset import Compose
 
+from mmreidparts.apis.inference import test_pipeline_cfg
 from mmreidparts.datasets.transforms import LoadPartLabel
+from mmreidparts.models.utils import part_visibility
 from mmreidparts.part_labels.visualize import overlay
 from mmreidparts.registry import MODELS
+from mmreidparts.structures import get_part_scheme
 from mmreidparts.utils import load_reid_checkpoint, register_all_modules
 from mmreidparts.utils.config import read_config
+
+VISIBILITY_THRESHOLD = 0.4  # BPBreID's, for heads that give no visibility
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -57,13 +67,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 
 def _test_pipeline(cfg: Config) -> list:
-    """The test pipeline of a config (``test_dataloader`` or ``test_pipeline``)."""
-    loader = cfg.get('test_dataloader') or cfg.get('val_dataloader')
-    if loader is not None and loader.get('dataset', {}).get('pipeline'):
-        return list(loader['dataset']['pipeline'])
-    if cfg.get('test_pipeline'):
-        return list(cfg['test_pipeline'])
-    raise KeyError('the config has neither test_dataloader.dataset.pipeline nor test_pipeline')
+    """The test pipeline of a config, without its label-loading steps (the images given on
+    the command line have no record to read labels from)."""
+    return test_pipeline_cfg(cfg)
 
 
 @torch.no_grad()
@@ -85,13 +91,42 @@ def part_attention(model: torch.nn.Module, pipeline: Compose,
     batch = dict(inputs=[r['inputs'] for r in records],
                  data_samples=[r['data_samples'] for r in records])
     data = model.data_preprocessor(batch, False)
-    out = model.head(model.extract_feat(data['inputs']))
-    if not isinstance(out, dict) or 'part_maps' not in out or 'visibility' not in out:
-        raise TypeError(f'{type(model.head).__name__}(feats) must return a dict with '
-                        '"part_maps" and "visibility" (a part attention head such as '
-                        'BPBreIDHead)')
+    head = part_map_head(model)
+    out = head(model.extract_feat(data['inputs']))
+    if not isinstance(out, dict) or 'part_maps' not in out:
+        raise TypeError(f'{type(head).__name__}(feats) must return a dict with "part_maps" '
+                        '[N, K+1, h, w] (the part maps contract of the part heads)')
+    maps = out['part_maps']
+    visibility = out.get('visibility')
+    if visibility is None or tuple(visibility.shape) != (maps.shape[0], maps.shape[1] - 1):
+        visibility = part_visibility(maps.float(), 'threshold', VISIBILITY_THRESHOLD)
     images = [r['inputs'].permute(1, 2, 0).numpy()[..., ::-1].copy() for r in records]  # RGB
-    return images, out['part_maps'].float().cpu().numpy(), out['visibility'].cpu().numpy()
+    return images, maps.float().cpu().numpy(), visibility.cpu().numpy()
+
+
+def part_map_head(model: torch.nn.Module) -> torch.nn.Module:
+    """``model.part_maps_head()`` (head or named aux head), else ``model.head``."""
+    pick = getattr(model, 'part_maps_head', None)
+    return pick() if callable(pick) else model.head
+
+
+def part_scheme_of(cfg: Config, head: torch.nn.Module) -> Optional[str]:
+    """The head's ``part_scheme``, else the scheme of the training labels (or None)."""
+    scheme = getattr(head, 'part_scheme', None)
+    if scheme:
+        return scheme
+    train = (cfg.get('train_dataloader') or {}).get('dataset', {})
+    return (train.get('part_labels') or {}).get('scheme')
+
+
+def part_names_of(head: torch.nn.Module, scheme: Optional[str], num_parts: int) -> List[str]:
+    """The K part names: the head's, its scheme's, or ``part1..partK``."""
+    names = getattr(head, 'part_names', None)
+    if names is None and scheme is not None and get_part_scheme(scheme).num_parts == num_parts:
+        names = get_part_scheme(scheme).names
+    if names is None:
+        names = [f'part{k}' for k in range(1, num_parts + 1)]
+    return list(names)
 
 
 def label_path(image_path: str, label_root: str, scheme: str) -> str:
@@ -214,16 +249,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     model = MODELS.build(cfg.model)
     load_reid_checkpoint(model, args.checkpoint)
     model.to(args.device).eval()
-    part_names = getattr(model.head, 'part_names', None)
-    if part_names is None:
-        raise TypeError(f'{type(model.head).__name__} has no part_names: not a part '
-                        'attention head')
     pipeline = Compose(_test_pipeline(cfg))
     images, maps, visibility = part_attention(model, pipeline, args.images)
+    head = part_map_head(model)
+    scheme = part_scheme_of(cfg, head)
+    part_names = part_names_of(head, scheme, maps.shape[1] - 1)
     labels = None
     if args.label_root is not None:
-        labels = load_labels(args.images, args.label_root, model.head.part_scheme,
-                             args.label_scheme, images[0].shape[:2])
+        if scheme is None:
+            raise ValueError(f'{type(head).__name__} declares no part_scheme and the training '
+                             'dataset has no part_labels: the scheme of the labels is unknown')
+        labels = load_labels(args.images, args.label_root, scheme, args.label_scheme,
+                             images[0].shape[:2])
     draw_sheet(images, maps, visibility, part_names, args.out, args.alpha,
                [osp.basename(p) for p in args.images], labels)
     print(f'saved {args.out}')

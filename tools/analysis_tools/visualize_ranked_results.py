@@ -66,6 +66,8 @@ def main() -> None:
     q_emb, q_vis = _embed(model, [r['img_path'] for r in queries], args.batch_size)
     g_emb, g_vis = _embed(model, [r['img_path'] for r in gallery], args.batch_size)
     evaluator = cfg.get('test_evaluator', {}) or {}
+    if isinstance(evaluator, (list, tuple)):  # the ReID metric first (then e.g. parsing)
+        evaluator = evaluator[0]
     dist = part_distance(q_emb, q_vis, g_emb, g_vis, metric=evaluator.get('metric', 'euclidean'),
                          normalize=evaluator.get('normalize', False))
     protocol = evaluator.get('protocol', 'market')

@@ -46,6 +46,17 @@ test_pipeline = [
     dict(type='ReIDResize', scale=img_size),
     dict(type='PackReIDInputs'),
 ]
+# the test pipeline with the part labels: opt-in, for validating the part maps of the
+# methods that predict them (PartParsingMetric next to ReIDMetric, see docs/design.md).
+# A method sets it as its val pipeline with the dataset's part_labels, val_evaluator to
+# [val_evaluator, parsing_evaluator] and model.test_cfg.return_part_maps=True; the test
+# pipeline and evaluator stay the tier's. Maps without a person are ignored, as in training.
+parts_test_pipeline = [
+    dict(type='LoadReIDImage'),
+    dict(type='LoadPartLabel', empty_as_ignore=True),
+    dict(type='ReIDResize', scale=img_size),
+    dict(type='PackReIDInputs'),
+]
 
 batch_size = 64  # P x K = 16 identities x 4 images
 train_dataloader = dict(
@@ -64,6 +75,9 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 val_evaluator = dict(type='ReIDMetric', metric='euclidean', protocol='auto')
 test_evaluator = val_evaluator
+# per-part IoU and mIoU of the predicted part maps (K and part names from the dataset's
+# part_labels scheme), reported as parsing/* beside reid/*
+parsing_evaluator = dict(type='PartParsingMetric')
 
 # Adam 3.5e-4 (BoT / BPBreID), warm-up from 0.1x over the first two epochs
 optim_wrapper = dict(

@@ -6,6 +6,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from mmengine.logging import MessageHub, print_log
 from mmengine.model import BaseModel
+from mmengine.structures import PixelData
 from torch import Tensor, nn
 
 from mmreidparts.registry import MODELS
@@ -55,6 +56,12 @@ class ReIDModel(BaseModel):
             of the head's visibility; 'soft' (VPM's partial protocols, whose Eq. 4 weights
             regions by predicted scores) stops at construction unless the head declares
             ``visibility_type = 'soft'`` (heads declare 'ones', 'binary' or 'soft').
+            ``return_part_maps`` (default False): also store the predicted part maps in
+            every data sample as ``pred_part_map`` (``PixelData`` ``[K+1, h, w]``, soft
+            maps, channel 0 the background), what ``PartParsingMetric`` evaluates. True
+            takes them from the head, the name of an aux head from that head; either
+            way through the part maps contract, ``forward(feats)['part_maps']``. Maps a
+            head already stores in its own prediction are kept.
         training_only_prefixes: state-dict key prefixes of modules used only for training:
             left out of published checkpoints and not asked for when one is loaded;
             ``aux_heads.`` is one of them when there are aux heads. Submodules may declare
@@ -95,6 +102,7 @@ class ReIDModel(BaseModel):
                              'normalize_embeddings() and predict_tensors(..., normalize=False); '
                              f'{type(self.head).__name__} has none (use flip_merge="mean")')
         self._check_visibility_need()
+        self._check_part_maps_source()
         if isinstance(training_only_prefixes, str):
             training_only_prefixes = (training_only_prefixes, )
         declared = tuple(str(p) for p in training_only_prefixes)
@@ -133,7 +141,7 @@ class ReIDModel(BaseModel):
     def _check_test_cfg(test_cfg: Optional[dict]) -> dict:
         """Fill in and validate the keys of ``test_cfg``."""
         cfg = dict(flip=False, flip_visibility='max', flip_merge='mean', flip_pairs=(),
-                   visibility='any')
+                   visibility='any', return_part_maps=False)
         unknown = set(test_cfg or {}) - set(cfg)
         if unknown:
             raise KeyError(f'ReIDModel test_cfg: unknown keys {sorted(unknown)}; '
@@ -148,6 +156,9 @@ class ReIDModel(BaseModel):
         if cfg['visibility'] not in VISIBILITY_NEEDS:
             raise ValueError(f'ReIDModel test_cfg.visibility must be one of '
                              f'{VISIBILITY_NEEDS}, got {cfg["visibility"]!r}')
+        if not isinstance(cfg['return_part_maps'], (bool, str)) or cfg['return_part_maps'] == '':
+            raise ValueError('ReIDModel test_cfg.return_part_maps must be a bool or the name '
+                             f'of an aux head, got {cfg["return_part_maps"]!r}')
         cfg['flip_pairs'] = tuple(tuple(pair) for pair in cfg['flip_pairs'])
         if any(len(pair) != 2 for pair in cfg['flip_pairs']):
             raise ValueError('ReIDModel test_cfg.flip_pairs must hold pairs of embedding '
@@ -167,6 +178,49 @@ class ReIDModel(BaseModel):
                 f'{"no declared visibility" if kind is None else repr(kind) + " visibility"}'
                 f"; use a visibility-aware model (e.g. VPMHead with test_visibility='soft') "
                 "or drop test_cfg.visibility")
+
+    def _check_part_maps_source(self) -> None:
+        """Check ``test_cfg.return_part_maps`` and let a head that stores its maps do so."""
+        source = self.test_cfg['return_part_maps']
+        if isinstance(source, str) and source not in self.aux_heads:
+            raise KeyError(f'ReIDModel test_cfg.return_part_maps={source!r} names no aux head; '
+                           f'the aux heads are {sorted(self.aux_heads)} (True: the head)')
+        if source is True and hasattr(self.head, 'return_part_maps'):
+            self.head.return_part_maps = True  # VPMHead, PoseDistillHead: predict stores them
+
+    def part_maps_head(self) -> nn.Module:
+        """The module whose ``forward(feats)['part_maps']`` gives the part maps.
+
+        The aux head named by ``test_cfg.return_part_maps``, else the head.
+        """
+        source = self.test_cfg['return_part_maps']
+        return self.aux_heads[source] if isinstance(source, str) else self.head
+
+    def part_maps(self, feats: Tuple[Tensor, ...]) -> Tensor:
+        """Part maps ``[N, K+1, h, w]`` of the features (the part maps contract)."""
+        head = self.part_maps_head()
+        out = head(feats)
+        if not isinstance(out, dict) or 'part_maps' not in out:
+            raise TypeError(f"ReIDModel test_cfg.return_part_maps: {type(head).__name__}"
+                            "(feats) returns no 'part_maps' (a dict with part_maps [N, K+1, "
+                            'h, w], softmax over channels, 0 = background, is the contract '
+                            'of the part heads)')
+        maps = out['part_maps']
+        if not isinstance(maps, Tensor) or maps.dim() != 4:
+            raise ValueError(f"{type(head).__name__}(feats)['part_maps'] must be [N, K+1, h, "
+                             f'w], got {getattr(maps, "shape", type(maps).__name__)}')
+        return maps
+
+    def _attach_part_maps(self, feats: Tuple[Tensor, ...],
+                          samples: List[ReIDDataSample]) -> List[ReIDDataSample]:
+        """Set ``pred_part_map [K+1, h, w]`` on the samples that have none yet."""
+        if all('pred_part_map' in s for s in samples):
+            return samples
+        maps = self.part_maps(feats).detach()
+        for sample, part_map in zip(samples, maps):
+            if 'pred_part_map' not in sample:
+                sample.pred_part_map = PixelData(data=part_map)
+        return samples
 
     def extract_feat(self, inputs: Tensor) -> Tuple[Tensor, ...]:
         """Backbone (and neck) features of ``inputs`` [N, 3, H, W], as a tuple."""
@@ -260,20 +314,26 @@ class ReIDModel(BaseModel):
     def predict(self,
                 inputs: Tensor,
                 data_samples: Optional[List[ReIDDataSample]] = None) -> List[ReIDDataSample]:
-        """Embeddings ``[P, D]``, visibility ``[P]`` and names for every image."""
+        """Embeddings ``[P, D]``, visibility ``[P]`` and names for every image; with
+        ``test_cfg.return_part_maps`` also ``pred_part_map`` ``[K+1, h, w]``."""
         if data_samples is None:
             data_samples = [ReIDDataSample() for _ in range(inputs.shape[0])]
+        feats = self.extract_feat(inputs)
         if not self.test_cfg['flip']:
-            return self.head.predict(self.extract_feat(inputs), data_samples)
-        embeddings, visibility = self.predict_tensors(inputs)  # [N, P, D], [N, P]
-        if getattr(self.head, 'return_part_maps', False):
-            # the head's own prediction keeps what it adds (part maps); the embeddings
-            # and visibility are then those of the two views
-            results = self.head.predict(self.extract_feat(inputs), data_samples)
+            results = self.head.predict(feats, data_samples)
         else:
-            results = data_samples
-        return fill_predictions(results, embeddings.detach(), visibility.detach(),
-                                self.embedding_names, type(self.head).__name__)
+            embeddings, visibility = self._flip_tensors(inputs, feats)  # [N, P, D], [N, P]
+            if getattr(self.head, 'return_part_maps', False):
+                # the head's own prediction keeps what it adds (part maps); the embeddings
+                # and visibility are then those of the two views
+                results = self.head.predict(feats, data_samples)
+            else:
+                results = data_samples
+            results = fill_predictions(results, embeddings.detach(), visibility.detach(),
+                                       self.embedding_names, type(self.head).__name__)
+        if self.test_cfg['return_part_maps']:
+            results = self._attach_part_maps(feats, results)
+        return results
 
     @property
     def embedding_names(self) -> Tuple[str, ...]:
@@ -298,9 +358,13 @@ class ReIDModel(BaseModel):
                             'visibility [N, P] as tensors through it (see docs/design.md)')
         if not self.test_cfg['flip']:
             return self.head.predict_tensors(self.extract_feat(inputs))
+        return self._flip_tensors(inputs, self.extract_feat(inputs))
+
+    def _flip_tensors(self, inputs: Tensor, feats: Tuple[Tensor, ...]) -> Tuple[Tensor, Tensor]:
+        """Embeddings and visibility of ``inputs`` (features ``feats``) and their mirror."""
         # flip_merge 'sum': the raw embeddings of both views are summed, then normalised
         kwargs = dict(normalize=False) if self.test_cfg['flip_merge'] == 'sum' else {}
-        embeddings, visibility = self.head.predict_tensors(self.extract_feat(inputs), **kwargs)
+        embeddings, visibility = self.head.predict_tensors(feats, **kwargs)
         mirrored = self.head.predict_tensors(self.extract_feat(inputs.flip(-1)), **kwargs)
         return self.combine_flip(embeddings, visibility, *mirrored, self.embedding_names)
 
