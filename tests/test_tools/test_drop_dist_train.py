@@ -32,8 +32,9 @@ def _tiny_options(root: str) -> list:
         'param_scheduler.0.end=1', 'default_hooks.logger.interval=1',
     ]
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        opts += [f'{loader}.dataset.type=SyntheticPedestrians', f'{loader}.dataset.data_root={root}',
-                 f'{loader}.num_workers=0', f'{loader}.persistent_workers=False']
+        opts += [f'{loader}.dataset.type=SyntheticPedestrians',
+                 f'{loader}.dataset.data_root={root}', f'{loader}.num_workers=0',
+                 f'{loader}.persistent_workers=False']
     opts += ['val_dataloader.dataset.pipeline.1.scale=(64,32)', 'val_dataloader.batch_size=16',
              'test_dataloader.dataset.pipeline.1.scale=(64,32)']
     return opts
