@@ -125,9 +125,13 @@ def _weighted_max_forward(feats: Tensor, masks: Tensor) -> Tuple[Tensor, Tensor]
     values, indices = [], []
     flat = feats.flatten(2)  # [N, C, HW]
     weights = masks.flatten(2).to(flat.dtype)  # [N, J, HW], in the features' precision
-    product = torch.empty_like(flat)
+    tracing = torch.jit.is_tracing()  # ONNX export: no out= arguments
+    product = None if tracing else torch.empty_like(flat)
     for j in range(weights.shape[1]):
-        torch.mul(flat, weights[:, j:j + 1], out=product)
+        if tracing:
+            product = flat * weights[:, j:j + 1]
+        else:
+            torch.mul(flat, weights[:, j:j + 1], out=product)  # one buffer for every mask
         val, idx = product.max(dim=2)  # [N, C]
         values.append(val)
         indices.append(idx)
