@@ -147,3 +147,34 @@ def test_config_model_trains_one_step_and_predicts(name):
     with torch.no_grad():
         emb, vis = model.predict_tensors(images)
     assert emb.shape[:2] == vis.shape == (4, 1 + k)
+
+
+ABLATIONS = {
+    'nosmooth': dict(parsing_loss=dict(gamma=0.0)),
+    'parttri_nosmooth': dict(parsing_loss=dict(gamma=0.0), train_visibility='none',
+                             part_triplet_loss=dict(type='PartAveragedTripletLoss', margin=0.3)),
+    'hct_nosmooth': dict(parsing_loss=dict(gamma=0.0), train_visibility='none',
+                         part_triplet_loss=dict(type='PartHCTLoss', margin=0.3)),
+    'nopos_parttri_nosmooth': dict(
+        parsing_loss=dict(gamma=0.0), train_visibility='none', position_encoding=None,
+        part_triplet_loss=dict(type='PartAveragedTripletLoss', margin=0.3)),
+    'pos2d_parttri_nosmooth': dict(
+        parsing_loss=dict(gamma=0.0), train_visibility='none', position_encoding='2d',
+        part_triplet_loss=dict(type='PartAveragedTripletLoss', margin=0.3)),
+}
+
+
+@pytest.mark.parametrize('suffix', list(ABLATIONS))
+def test_component_ablation_changes_only_its_switches(suffix):
+    """Tables 4, 5 and 9: each ablation differs from the main config by its switches only."""
+    main = _cfg('drop_hrnet32_2xb32_occluded_duke.py')
+    cfg = _cfg(f'drop_hrnet32_2xb32_occluded_duke_{suffix}.py')
+    for key, value in ABLATIONS[suffix].items():
+        if key == 'parsing_loss':
+            main.model.head.parsing_loss.update(value)
+        else:
+            main.model.head[key] = value
+    assert cfg.model == main.model
+    for key in ('train_dataloader', 'test_dataloader', 'optim_wrapper', 'param_scheduler',
+                'train_cfg'):
+        assert cfg[key] == main[key], key
