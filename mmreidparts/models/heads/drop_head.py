@@ -219,8 +219,18 @@ class DROPHead(BaseModule):
                              f'{[tuple(x.shape) for x in xs]}')
         return xs
 
+    def reid_maps(self, xs: Sequence[Tensor]) -> List[Tensor]:
+        """The pieces of ``P_reid`` at the S_1 size: every stage ('concat') or the last one."""
+        size = tuple(xs[0].shape[2:])
+        maps = xs if self.reid_map_mode == 'concat' else xs[-1:]
+        return [resize_to(x, size, self.reid_align_corners) for x in maps]
+
     def reid_map(self, xs: Sequence[Tensor]) -> Tensor:
-        """``P_reid [N, C_reid, h_1, w_1]``: concatenated stages, or the upsampled last one."""
+        """``P_reid [N, C_reid, h_1, w_1]``: concatenated stages, or the upsampled last one.
+
+        The forward pass pools the pieces of :meth:`reid_maps` one by one (pooling is per
+        channel, so this equals pooling this concatenation) and never builds this map.
+        """
         size = tuple(xs[0].shape[2:])
         if self.reid_map_mode == 'concat':
             return resize_concat(xs, size, self.reid_align_corners)
@@ -237,14 +247,23 @@ class DROPHead(BaseModule):
         """Parsing logits ``[N, K+1, h, w]`` = conv1x1(BN(X_hp)), channel 0 = background."""
         return pixel_logits(self.parsing_head.bn(x_hp), self.parsing_head.conv)
 
-    def wamp_pool(self, reid: Tensor, masks: Tensor) -> Tensor:
-        """WAMP of ``P_reid`` by masks ``[N, J, h, w]``: ``[N, J, C]`` (``2C`` for 'concat')."""
+    def pool(self, maps: Sequence[Tensor], masks: Tensor) -> Tuple[Tensor, Tensor]:
+        """GAP ``[N, C]`` and WAMP ``[N, J, C]`` (``2C`` for 'concat') of ``P_reid`` by masks.
+
+        ``maps`` are the channel groups of ``P_reid`` (:meth:`reid_maps`), ``masks``
+        ``[N, J, h, w]``; GAP and the weighted averages come from one product per group.
+        """
         mass = masks.sum(dim=(2, 3)).clamp(min=1e-6)  # [N, J]
-        avg = pool_by_masks(reid, masks) / mass[..., None]  # [N, J, C]
+        sums = torch.cat([pool_by_masks(m, masks, with_mean=True) for m in maps], dim=2)
+        gap, avg = sums[:, 0], sums[:, 1:] / mass[..., None]  # [N, C], [N, J, C]
         if self.wamp == 'avg':
-            return avg
-        top = weighted_max_pool(reid, masks)  # [N, J, C]
-        return avg + top if self.wamp == 'sum' else torch.cat([avg, top], dim=2)
+            return gap, avg
+        top = torch.cat([weighted_max_pool(m, masks) for m in maps], dim=2)  # [N, J, C]
+        return gap, (avg + top if self.wamp == 'sum' else torch.cat([avg, top], dim=2))
+
+    def wamp_pool(self, reid: Tensor, masks: Tensor) -> Tensor:
+        """WAMP of one map ``[N, C, h, w]`` by masks ``[N, J, h, w]``: ``[N, J, C]``."""
+        return self.pool([reid], masks)[1]
 
     def forward(self, feats: Union[Tensor, Sequence[Tensor]]) -> Dict[str, Tensor]:
         """Parsing maps, visibility and embeddings of a batch.
@@ -257,14 +276,14 @@ class DROPHead(BaseModule):
         """
         xs = self.stages(feats)
         num = xs[0].shape[0]
-        reid = self.reid_map(xs)  # [N, C_reid, h, w]
+        reid = self.reid_maps(xs)  # the channel groups of P_reid, [N, C_i, h, w]
         logits = self.parsing_logits(self.parsing_features(xs))  # [N, K+1, h, w]
         maps = logits.softmax(dim=1)
         part_maps = maps[:, 1:]  # [N, K, h, w]
         fg_map = part_maps.amax(dim=1, keepdim=True)  # [N, 1, h, w]
 
-        f_global = self.global_reduce(reid.mean(dim=(2, 3)))  # [N, D]
-        pooled = self.wamp_pool(reid, torch.cat([fg_map, part_maps], dim=1))  # [N, 1+K, C']
+        gap, pooled = self.pool(reid, torch.cat([fg_map, part_maps], dim=1))  # [N, 1+K, C']
+        f_global = self.global_reduce(gap)  # [N, D]
         f_fg = self.foreground_reduce(pooled[:, 0])  # [N, D]
         f_parts = self.parts_reduce(pooled[:, 1:].flatten(0, 1)).view(num, self.num_parts, -1)
         bn_global, _ = self.global_bnneck(f_global)

@@ -46,6 +46,16 @@ def _perturb(module):
 
 
 # ------------------------------------------------------------------ the two maps
+def test_pooling_the_pieces_of_p_reid_equals_pooling_p_reid():
+    head = make_head()
+    xs = list(stages())
+    masks = torch.rand(4, 3, 16, 8)
+    gap, pooled = head.pool(head.reid_maps(xs), masks)
+    reid = head.reid_map(xs)
+    assert torch.allclose(gap, reid.mean(dim=(2, 3)), atol=1e-5)
+    assert torch.allclose(pooled, head.wamp_pool(reid, masks), atol=1e-5)
+
+
 def test_reid_map_is_s1_with_the_upsampled_stages():
     head = make_head()
     xs = stages()
@@ -75,12 +85,13 @@ def test_position_information_never_reaches_p_reid_or_the_global_embedding():
         _perturb(head.parsing_head)
         again = head(xs)
     assert torch.equal(before['global'], again['global'])
-    # and no gradient of g reaches the parsing branch
+    # and no gradient of g reaches the parsing branch (GAP shares the pooling product with
+    # the masks, whose rows get an exactly zero gradient)
     head.train()
     out = head(stages())
     out['global'].sum().backward()
     for module in (head.position_encoder, head.dpu, head.parsing_head):
-        assert all(p.grad is None for p in module.parameters())
+        assert all(p.grad is None or not p.grad.any() for p in module.parameters())
 
 
 def test_without_position_encoding_there_is_no_ppe_and_2d_is_a_switch():
