@@ -1,4 +1,5 @@
-"""``tools/dist_train.sh configs/drop/drop_hrnet_occduke.py 2`` through the real script on CPU.
+"""``tools/dist_train.sh configs/drop/drop_hrnet_occduke.py 2`` through the real script on CPU,
+and the bad inputs of a DROP training through ``tools/train.py``.
 
 Two gloo processes train the headline config (HRNet-W32 DROP, PCT over the memory bank of
 the global batch) for one epoch, overridden to the tiny synthetic set (64x32 images, the
@@ -72,3 +73,28 @@ def test_dist_train_memory_bank_sees_the_global_batch(tiny_synthetic, tmp_path):
     assert proc.returncode != 0
     log = proc.stdout + proc.stderr
     assert 'part_triplet_loss.bank_size=8 does not fit the batch of 16' in log, log[-3000:]
+
+
+def _train(root: str, tmp_path, extra: list) -> str:
+    """Run tools/train.py on the tiny DROP setup with ``extra`` options; expect a failure."""
+    proc = run_tool(['tools/train.py', CONFIG, '--work-dir', str(tmp_path / 'bad'),
+                     '--cfg-options'] + _tiny_options(root) + extra, check=False)
+    assert proc.returncode != 0, 'the training was expected to stop'
+    return proc.stdout + proc.stderr
+
+
+def test_drop_without_part_labels_names_the_key(tiny_synthetic, tmp_path):
+    log = _train(tiny_synthetic, tmp_path, ['train_dataloader.dataset.part_labels=None'])
+    assert 'part_labels' in log and 'LoadPartLabel' in log, log[-3000:]
+
+
+def test_drop_labels_of_another_k_name_num_parts(tiny_synthetic, tmp_path):
+    # the set's bpbreid8 labels (ids up to 8) for a head with K=5
+    log = _train(tiny_synthetic, tmp_path,
+                 ['model.head.num_parts=5', 'model.head.part_scheme=bpbreid5'])
+    assert 'K=5 parts (num_parts' in log, log[-3000:]
+
+
+def test_drop_bank_that_does_not_fit_the_batch_names_the_key(tiny_synthetic, tmp_path):
+    log = _train(tiny_synthetic, tmp_path, ['model.head.part_triplet_loss.bank_size=12'])
+    assert 'part_triplet_loss.bank_size=12 does not fit the batch of 8' in log, log[-3000:]
