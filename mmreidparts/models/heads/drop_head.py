@@ -272,7 +272,8 @@ class DROPHead(BaseModule):
             dict with 'part_logits' and 'part_maps' ``[N, K+1, h, w]`` (softmax, 0 =
             background), 'foreground_map' ``[N, h, w]``, 'visibility' ``[N, K]`` bool,
             'global' and 'foreground' ``[N, D]``, 'parts' ``[N, K, D]``, 'concat'
-            ``[N, K*D]`` (pre-BN), 'bn_global' and 'bn_foreground' ``[N, D]``.
+            ``[N, K*D]`` (pre-BN), 'bn_global' and 'bn_foreground' ``[N, D]``; in
+            training mode also the BNNecks' 'id_logits_{global,foreground,concat}'.
         """
         xs = self.stages(feats)
         num = xs[0].shape[0]
@@ -286,9 +287,10 @@ class DROPHead(BaseModule):
         f_global = self.global_reduce(gap)  # [N, D]
         f_fg = self.foreground_reduce(pooled[:, 0])  # [N, D]
         f_parts = self.parts_reduce(pooled[:, 1:].flatten(0, 1)).view(num, self.num_parts, -1)
-        bn_global, _ = self.global_bnneck(f_global)
-        bn_fg, _ = self.foreground_bnneck(f_fg)
-        return {
+        # each BNNeck runs once per batch (its BN statistics move once per training step)
+        bn_global, id_global = self.global_bnneck(f_global)
+        bn_fg, id_fg = self.foreground_bnneck(f_fg)
+        out = {
             'part_logits': logits,
             'part_maps': maps,
             'foreground_map': fg_map[:, 0],
@@ -300,6 +302,10 @@ class DROPHead(BaseModule):
             'bn_global': bn_global,
             'bn_foreground': bn_fg,
         }
+        if self.training:  # identity logits of the BNNecks, for the losses
+            out.update(id_logits_global=id_global, id_logits_foreground=id_fg,
+                       id_logits_concat=self.concat_bnneck(out['concat'])[1])
+        return out
 
     # ------------------------------------------------------------------ training
     def part_targets(self, data_samples: Sequence[ReIDDataSample], size: Tuple[int, int],
@@ -321,12 +327,13 @@ class DROPHead(BaseModule):
             target = self.part_targets(data_samples, logits.shape[-2:], logits.device)
         if getattr(self.parsing_loss, 'loss_weight', 1.0) != 0:
             losses['loss_hp'] = self.parsing_loss(logits, target)
-        necks = dict(zip(ID_KEYS, (self.global_bnneck, self.foreground_bnneck,
-                                   self.concat_bnneck)))
-        for key, neck in necks.items():
+        for key in ID_KEYS:
             if self.id_weights[key] > 0:
+                if f'id_logits_{key}' not in out:  # loss() of a head in eval mode
+                    neck = getattr(self, f'{key}_bnneck')
+                    out[f'id_logits_{key}'] = neck(out[key])[1]
                 losses[f'loss_id_{key}'] = self.id_weights[key] * self.id_loss(
-                    neck(out[key])[1], labels)
+                    out[f'id_logits_{key}'], labels)
         losses['loss_tri_parts'] = self.part_triplet_loss(
             out['parts'], labels, visibility=self.training_visibility(out, target))
         return losses

@@ -292,3 +292,10 @@ def test_test_embedding_combinations():
     assert vis[:, :2].eq(1).all()
     parts_only = make_head(test_embeddings=('parts', )).eval()
     assert parts_only.embedding_names == ('head', 'torso_arms', 'legs_feet')
+
+
+def test_each_bnneck_moves_its_statistics_once_per_training_step():
+    head = make_head()
+    head.loss(stages(), make_samples())
+    for neck in (head.global_bnneck, head.foreground_bnneck, head.concat_bnneck):
+        assert int(neck.bn.num_batches_tracked) == 1
