@@ -24,6 +24,7 @@ model = dict(
         embed_dim=512,
         wamp='sum',
         visibility_threshold=0.4,
+        mask_gradient=True,  # ReID losses reach the parsing branch through the masks
         train_visibility='label',
         id_weights=None,  # identity loss 1 on global, foreground, concatenated parts
         parsing_loss=dict(

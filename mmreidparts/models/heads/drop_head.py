@@ -81,6 +81,8 @@ class DROPHead(BaseModule):
         embed_dim: D of the embeddings (512).
         wamp: 'sum' (average + max), 'concat' (FC over both) or 'avg' (GWAP only).
         visibility_threshold: a part is visible iff ``max hp_k`` is strictly above it.
+        mask_gradient: the ReID losses' gradient flows through the pooling masks into the
+            parsing branch (True, BPBreID); False detaches the masks before pooling.
         train_visibility: part visibility given to the part triplet loss: 'label' (part
             present in the resized labels), 'pred' (the test rule) or 'none'.
         id_weights: weight of the identity loss of 'global', 'foreground', 'concat'.
@@ -114,6 +116,7 @@ class DROPHead(BaseModule):
                  embed_dim: int = 512,
                  wamp: str = 'sum',
                  visibility_threshold: float = 0.4,
+                 mask_gradient: bool = True,
                  train_visibility: str = 'label',
                  id_weights: Optional[Dict[str, float]] = None,
                  parsing_loss: LossCfg = dict(
@@ -169,6 +172,7 @@ class DROPHead(BaseModule):
         self.embed_dim = embed_dim
         self.wamp = wamp
         self.visibility_threshold = visibility_threshold
+        self.mask_gradient = mask_gradient
         self.train_visibility = train_visibility
         self.id_weights = {k: float(v) for k, v in weights.items()}
         self.label_resize = label_resize
@@ -283,7 +287,10 @@ class DROPHead(BaseModule):
         part_maps = maps[:, 1:]  # [N, K, h, w]
         fg_map = part_maps.amax(dim=1, keepdim=True)  # [N, 1, h, w]
 
-        gap, pooled = self.pool(reid, torch.cat([fg_map, part_maps], dim=1))  # [N, 1+K, C']
+        masks = torch.cat([fg_map, part_maps], dim=1)  # [N, 1+K, h, w]
+        if not self.mask_gradient:
+            masks = masks.detach()
+        gap, pooled = self.pool(reid, masks)  # [N, C], [N, 1+K, C']
         f_global = self.global_reduce(gap)  # [N, D]
         f_fg = self.foreground_reduce(pooled[:, 0])  # [N, D]
         f_parts = self.parts_reduce(pooled[:, 1:].flatten(0, 1)).view(num, self.num_parts, -1)

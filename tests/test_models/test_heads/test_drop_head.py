@@ -299,3 +299,12 @@ def test_each_bnneck_moves_its_statistics_once_per_training_step():
     head.loss(stages(), make_samples())
     for neck in (head.global_bnneck, head.foreground_bnneck, head.concat_bnneck):
         assert int(neck.bn.num_batches_tracked) == 1
+
+
+def test_mask_gradient_switch():
+    for flag in (True, False):
+        head = make_head(mask_gradient=flag)
+        out = head(stages())
+        out['parts'].sum().backward()  # a ReID-side quantity
+        reached = head.parsing_head.conv.weight.grad
+        assert (reached is not None and bool(reached.any())) == flag
