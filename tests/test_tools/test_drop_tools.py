@@ -94,3 +94,20 @@ def test_inferencer_returns_drop_part_maps(tiny_drop, tiny_synthetic):
     maps = inferencer([image], return_part_maps=True)[0]['part_map']
     assert maps.shape == (9, 16, 8)  # K+1 parsing maps at stride 4 of 64x32
     assert np.allclose(maps.sum(axis=0), np.ones((16, 8)), atol=1e-5)
+
+
+def test_tier_label_pipeline_gives_quarter_size_label_maps(tiny_synthetic):
+    """drop.md 10.14: the labels the head trains on are [H/4, W/4] maps of ids 0..K."""
+    from mmreidparts.registry import DATASETS
+    register_all_modules()
+    cfg = Config.fromfile(DROP_SYNTHETIC)
+    data_cfg = cfg.train_dataloader.dataset.to_dict()
+    data_cfg['data_root'] = tiny_synthetic
+    dataset = DATASETS.build(data_cfg)
+    torch.manual_seed(0)
+    model = MODELS.build(strip_pretrained(cfg.model.to_dict()))
+    samples = [dataset[i]['data_samples'] for i in range(4)]
+    target = model.head.part_targets(samples, (48, 16), torch.device('cpu'))
+    assert target.shape == (4, 48, 16)  # 192x64 input / 4
+    ids = set(target.unique().tolist())
+    assert ids <= set(range(9)) | {255} and len(ids - {0, 255}) >= 3
