@@ -112,6 +112,10 @@ for _s in (
                          ('legs', _LEG_L + _LEG_R), ('feet', _FEET)]),
     _scheme('bpbreid6', [('head', ('head',)), ('torso', _TORSO), ('r_arm', _ARMS_R),
                          ('l_arm', _ARMS_L), ('legs', _LEG_L + _LEG_R), ('feet', _FEET)]),
+    # K=7 (DROP's Table 8 ablation; the groupings are unstated): bpbreid8 with one feet part
+    _scheme('bpbreid7', [('head', ('head',)), ('l_arm', _ARMS_L), ('r_arm', _ARMS_R),
+                         ('torso', _TORSO), ('l_leg', _LEG_L), ('r_leg', _LEG_R),
+                         ('feet', _FEET)]),
     _scheme('bpbreid8', [('head', ('head',)), ('l_arm', _ARMS_L), ('r_arm', _ARMS_R),
                          ('torso', _TORSO), ('l_leg', _LEG_L), ('r_leg', _LEG_R),
                          ('l_foot', ('l_foot',)), ('r_foot', ('r_foot',))]),

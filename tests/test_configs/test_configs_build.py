@@ -34,7 +34,7 @@ CONFIGS = sorted({
     osp.abspath(e['Config']) for e in load_index().values()})
 BPBREID_DIR = osp.join(CONFIG_DIR, 'bpbreid')
 BPBREID_CONFIGS = [p for p in CONFIGS if osp.dirname(p) == BPBREID_DIR]
-PART_HEADS = ('BPBreIDHead', )
+PART_HEADS = ('BPBreIDHead', 'DROPHead')
 
 register_all_modules()
 
@@ -74,10 +74,16 @@ def test_config_builds_a_consistent_model(path):
     model.eval()
     with torch.no_grad():
         feats = model.extract_feat(torch.zeros(1, 3, 64, 32))
-    in_index = getattr(head, 'in_index', -1)
-    assert feats[in_index].shape[1] == head.in_channels, (
-        f'{_rel(path)}: the backbone gives {feats[in_index].shape[1]} channels, the head '
-        f'expects {head.in_channels}')
+    if isinstance(head.in_channels, (tuple, list)):  # a multi-scale head (DROP)
+        got = tuple(feats[i].shape[1] for i in head.in_indices)
+        assert got == tuple(head.in_channels), (
+            f'{_rel(path)}: the backbone gives stages of {got} channels, the head expects '
+            f'{tuple(head.in_channels)}')
+    else:
+        in_index = getattr(head, 'in_index', -1)
+        assert feats[in_index].shape[1] == head.in_channels, (
+            f'{_rel(path)}: the backbone gives {feats[in_index].shape[1]} channels, the head '
+            f'expects {head.in_channels}')
 
     train_ids = expected_train_ids(cfg)
     if train_ids is not None:

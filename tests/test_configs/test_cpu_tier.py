@@ -76,12 +76,33 @@ def _tier_backbone(backbone: dict) -> dict:
     return backbone
 
 
-def test_the_tier_has_both_datasets_for_bot_bpbreid_and_vpm():
+def test_the_tier_has_both_datasets_for_bot_bpbreid_vpm_and_drop():
     names = {_rel(p) for p in TIER}
     for dataset in DATASETS:
         assert f'baseline/bot_mobilenetv2os8_1xb64_{dataset}_cpu.py' in names
         assert f'bpbreid/bpbreid_mobilenetv2os8_1xb64_{dataset}_cpu.py' in names
         assert f'vpm/vpm_mobilenetv2os8_1xb64_{dataset}_cpu.py' in names
+        assert f'drop/drop_mobilenetv2os8_1xb64_{dataset}_cpu.py' in names
+
+
+@pytest.mark.parametrize('dataset', DATASETS)
+def test_drop_tier_config_differs_from_bpbreid_only_by_the_head(dataset):
+    drop = Config.fromfile(osp.join(CONFIG_DIR, 'drop',
+                                    f'drop_mobilenetv2os8_1xb64_{dataset}_cpu.py'))
+    bpb = Config.fromfile(osp.join(CONFIG_DIR, 'bpbreid',
+                                   f'bpbreid_mobilenetv2os8_1xb64_{dataset}_cpu.py'))
+    assert drop.model.head.type == 'DROPHead'
+    # the same backbone, returning four stages (48x16, 24x8, 24x8, 24x8 at 192x64)
+    assert drop.model.backbone.out_indices == (1, 2, 4, 7)
+    assert dict(drop.model.backbone, out_indices=(7, )) == bpb.model.backbone
+    assert tuple(drop.model.head.in_channels) == (24, 32, 96, 1280)
+    assert drop.model.head.num_parts == bpb.model.head.num_parts
+    assert drop.model.head.part_scheme == bpb.model.head.part_scheme
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader', 'optim_wrapper',
+                'param_scheduler', 'train_cfg', 'val_evaluator', 'test_evaluator'):
+        assert drop[key] == bpb[key], key
+    # the bank holds M = 4 batches of the tier's batch
+    assert drop.model.head.part_triplet_loss.bank_size == 4 * drop.train_dataloader.batch_size
 
 
 def test_the_tier_has_part_awareness_learning_with_and_without_ps():

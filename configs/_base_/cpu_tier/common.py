@@ -20,6 +20,10 @@ tier_backbone = dict(
     out_indices=(7, ),
     pretrained=imagenet_mobilenetv2)
 tier_channels = 1280
+# the same backbone returning four stages, for multi-scale heads (DROP): layer2 (24 channels,
+# stride 4: 48x16), layer3 (32, stride 8), layer5 (96, stride 8), the final conv (1280, 8)
+tier_stages_backbone = dict(tier_backbone, out_indices=(1, 2, 4, 7))
+tier_stage_channels = (24, 32, 96, 1280)
 
 # the tier's pipelines; a method inserts its own steps (labels, crops) where it needs them
 train_pipeline = [

@@ -14,8 +14,6 @@ layers and the classifier are not used).
 from collections import OrderedDict
 from typing import Dict, Optional, Sequence, Tuple, Union
 
-import torch
-import torch.nn.functional as F
 from mmpretrain.models.backbones.hrnet import HRNet
 from mmpretrain.models.backbones.resnet import Bottleneck, ResLayer
 from torch import Tensor, nn
@@ -28,6 +26,7 @@ from ..utils import (
     load_checkpoint_file,
     pretrained_source,
 )
+from ..utils.multi_scale import resize_concat
 
 INCREASE_CHANNELS = (128, 256, 512, 1024)
 NECK_PREFIX = 'neck.0.increase_layers.'
@@ -64,6 +63,9 @@ class HRNetFused(HRNet):
         arch: mmpretrain HRNet preset ('w18', 'w32', ...); 'w32' for BPBreID.
         increase_channels: output channels of the increase layer of each branch.
         align_corners: ``align_corners`` of the bilinear upsampling.
+        fuse: True (BPBreID): one fused map; False (DROP): the four widened branches
+            ``(S1, S2, S3, S4)`` (128/256/512/1024 channels at strides 4/8/16/32 for
+            'w32'), which a multi-scale head fuses itself (:func:`resize_concat`).
         init_cfg: mmengine init config; ``dict(type='Pretrained', checkpoint=...)`` loads
             an mmpretrain HRNet classification checkpoint (file or URL) into the HRNet and
             the increase layers, with every key checked.
@@ -74,6 +76,7 @@ class HRNetFused(HRNet):
                  arch: str = 'w32',
                  increase_channels: Sequence[int] = INCREASE_CHANNELS,
                  align_corners: bool = True,
+                 fuse: bool = True,
                  init_cfg: Optional[Union[dict, list]] = None,
                  **kwargs) -> None:
         if kwargs.get('multiscale_output') is False:
@@ -92,19 +95,22 @@ class HRNetFused(HRNet):
                      norm_cfg=self.norm_cfg)
             for c_in, c_out in zip(branch_channels, increase_channels))
         self.align_corners = align_corners
-        self.out_channels = int(sum(increase_channels))
+        self.fuse = fuse
+        self.out_channels = (int(sum(increase_channels)) if fuse
+                             else tuple(int(c) for c in increase_channels))
 
-    def forward(self, x: Tensor) -> Tuple[Tensor]:
-        """Map images ``[N, 3, H, W]`` to one fused map ``[N, sum(increase), H/4, W/4]``."""
-        branches = super().forward(x)  # 4 x [N, C_i, H/2^(i+2), W/2^(i+2)]
-        size = branches[0].shape[2:]
-        outs = []
-        for i, (branch, layer) in enumerate(zip(branches, self.increase_layers)):
-            y = layer(branch)  # [N, increase_channels[i], h_i, w_i]
-            if i > 0:
-                y = F.interpolate(y, size=size, mode='bilinear', align_corners=self.align_corners)
-            outs.append(y)
-        return (torch.cat(outs, dim=1), )  # [N, 1920, H/4, W/4] for the default channels
+    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
+        """Map images ``[N, 3, H, W]`` to the fused map ``[N, sum(increase), H/4, W/4]``.
+
+        With ``fuse=False``: the widened branches ``S_i [N, increase_i, H/2^(i+1),
+        W/2^(i+1)]``, i = 1..4.
+        """
+        branches = super().forward(x)  # 4 x [N, C_i, H/2^(i+1), W/2^(i+1)]
+        outs = [layer(b) for b, layer in zip(branches, self.increase_layers)]
+        if not self.fuse:
+            return tuple(outs)
+        # [N, 1920, H/4, W/4] for the default channels
+        return (resize_concat(outs, align_corners=self.align_corners), )
 
     def init_weights(self) -> None:
         """Initialise as mmpretrain's HRNet, or load the ``Pretrained`` classifier checkpoint."""

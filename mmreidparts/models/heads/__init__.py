@@ -1,6 +1,7 @@
 """Heads: one file per head family."""
 from .bnneck_head import BNNeckHead
 from .bpbreid_head import BPBreIDHead
+from .drop_head import DROPHead
 from .embedding_head import EmbeddingHead
 from .global_pool_head import GlobalPoolHead
 from .mgn_head import MGNHead
@@ -10,5 +11,5 @@ from .pcb_head import PCBHead
 from .pose_distill_head import PoseDistillHead
 from .vpm_head import VPMHead
 
-__all__ = ['BNNeckHead', 'BPBreIDHead', 'EmbeddingHead', 'GlobalPoolHead', 'MGNHead',
+__all__ = ['BNNeckHead', 'BPBreIDHead', 'DROPHead', 'EmbeddingHead', 'GlobalPoolHead', 'MGNHead',
            'PartBilinearHead', 'PartSegHead', 'PCBHead', 'PoseDistillHead', 'VPMHead']

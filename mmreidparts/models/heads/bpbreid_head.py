@@ -14,7 +14,6 @@ part-averaged triplet on the parts). At test time every image gets the embedding
 (foreground, part 1..K) with visibility (1, v_1..v_K).
 """
 import copy
-from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -29,10 +28,11 @@ from ..utils.embedding import BNNeck, dim_reduction
 from ..utils.part_maps import (
     LABEL_RESIZES,
     VISIBILITY_MODES,
+    build_pixel_classifier,
+    part_targets,
     part_visibility,
     pixel_logits,
     resize_part_labels,
-    stack_part_labels,
 )
 from ..utils.pooling import masked_average_pool, pool_by_masks, weighted_average_pool
 from .bnneck_head import gather_labels
@@ -169,12 +169,7 @@ class BPBreIDHead(BaseModule):
         self.test_normalize = test_normalize
 
         # pixel-wise part classifier: BN2d -> 1x1 conv to K+1 classes (0 = background)
-        self.pixel_classifier = nn.Sequential(OrderedDict(
-            bn=nn.BatchNorm2d(in_channels), conv=nn.Conv2d(in_channels, num_parts + 1, 1)))
-        nn.init.ones_(self.pixel_classifier.bn.weight)
-        nn.init.zeros_(self.pixel_classifier.bn.bias)
-        nn.init.normal_(self.pixel_classifier.conv.weight, std=0.001)
-        nn.init.zeros_(self.pixel_classifier.conv.bias)
+        self.pixel_classifier = build_pixel_classifier(in_channels, num_parts + 1)
 
         self.global_reduce = dim_reduction(in_channels, dim_reduce)
         self.foreground_reduce = dim_reduction(in_channels, dim_reduce)
@@ -254,21 +249,11 @@ class BPBreIDHead(BaseModule):
     def part_targets(self, data_samples: Sequence[ReIDDataSample], size: Tuple[int, int],
                      device: torch.device) -> Tensor:
         """Stack the samples' ``gt_part_map`` and bring them to the feature size ``[N, h, w]``."""
-        labels = stack_part_labels(
-            data_samples, device, 'BPBreIDHead', 'the body part attention loss needs part '
-            'labels (load them in the training pipeline, or set the pa_loss loss_weight to 0)')
-        # min/max of the labelled pixels (ignored ones read as 0) without a gather
-        low, high = (int(v) for v in torch.aminmax(
-            labels.masked_fill(labels == self.ignore_index, 0)))
-        if low < 0 or high > self.num_parts:
-            bad = high if high > self.num_parts else low
-            raise ValueError(
-                f'BPBreIDHead: gt_part_map holds the id {bad} (max id {high}), but the '
-                f'head has K={self.num_parts} parts (part_scheme {self.part_scheme!r}); '
-                f'ids must be 0 (background), 1..{self.num_parts} or {self.ignore_index} '
-                '(ignored)')
-        return resize_part_labels(labels, size, self.num_parts + 1, self.label_resize,
-                                  self.ignore_index)
+        return part_targets(
+            data_samples, self.num_parts, size, device, 'BPBreIDHead', self.part_scheme,
+            'the body part attention loss needs part labels (load them in the training '
+            'pipeline, or set the pa_loss loss_weight to 0)', self.label_resize,
+            self.ignore_index)
 
     def loss(self, feats: Union[Tensor, Sequence[Tensor]],
              data_samples: Sequence[ReIDDataSample]) -> Dict[str, Tensor]:

@@ -8,7 +8,18 @@ from .part_averaged_triplet_loss import (
     part_averaged_distance,
     shared_parts,
 )
+from .part_compactness_triplet_loss import (
+    PartCompactnessTripletLoss,
+    PartsMemoryBank,
+    part_compactness_triplet,
+)
+from .part_hct_loss import PartHCTLoss, part_hct
 from .part_seg_loss import PartSegLoss, class_balanced_cross_entropy
+from .smoothed_parsing_loss import (
+    SmoothedParsingLoss,
+    smoothed_parsing_loss,
+    spatial_smoothness,
+)
 from .triplet_loss import (
     TripletLoss,
     batch_hard_triplet,
@@ -23,5 +34,7 @@ __all__ = [
     'part_averaged_distance', 'shared_parts', 'PartSegLoss', 'class_balanced_cross_entropy',
     'CenterLoss', 'center_distance', 'CrossEntropyLoss',
     'cross_entropy', 'TripletLoss', 'batch_hard_triplet', 'pairwise_euclidean', 'reduce_loss',
-    'weight_reduce_loss'
+    'weight_reduce_loss', 'PartCompactnessTripletLoss', 'PartsMemoryBank',
+    'part_compactness_triplet', 'PartHCTLoss', 'part_hct', 'SmoothedParsingLoss',
+    'smoothed_parsing_loss', 'spatial_smoothness'
 ]

@@ -1,4 +1,5 @@
 """Part probability maps: pixel logits, binary visibility, label maps at the feature size."""
+from collections import OrderedDict
 from typing import Sequence, Tuple
 
 import torch
@@ -7,6 +8,21 @@ from torch import Tensor, nn
 
 VISIBILITY_MODES = ('threshold', 'argmax')
 LABEL_RESIZES = ('bilinear', 'nearest', 'area')
+
+
+def build_pixel_classifier(in_channels: int, num_classes: int) -> nn.Sequential:
+    """BPBreID's pixel part classifier: ``bn`` (BatchNorm2d), ``conv`` (1x1 to ``num_classes``).
+
+    The BN starts at weight 1, bias 0; the conv weight is drawn from ``N(0, 0.001^2)``
+    with a zero bias (the release's PixelToPartClassifier).
+    """
+    layer = nn.Sequential(OrderedDict(
+        bn=nn.BatchNorm2d(in_channels), conv=nn.Conv2d(in_channels, num_classes, 1)))
+    nn.init.ones_(layer.bn.weight)
+    nn.init.zeros_(layer.bn.bias)
+    nn.init.normal_(layer.conv.weight, std=0.001)
+    nn.init.zeros_(layer.conv.bias)
+    return layer
 
 
 def pixel_logits(x: Tensor, conv: nn.Conv2d) -> Tensor:
@@ -99,3 +115,24 @@ def stack_part_labels(data_samples: Sequence, device: torch.device, owner: str,
         label = sample.gt_part_map.data
         maps.append(label.reshape(-1, *label.shape[-2:])[0])
     return torch.stack(maps).to(device).long()  # [N, H, W]
+
+
+def part_targets(data_samples: Sequence, num_parts: int, size: Tuple[int, int],
+                 device: torch.device, owner: str, part_scheme: str, hint: str,
+                 mode: str = 'bilinear', ignore_index: int = 255) -> Tensor:
+    """The samples' ``gt_part_map`` checked against K and brought to the map size ``[N, h, w]``.
+
+    A sample without labels stops with :func:`stack_part_labels`'s KeyError (``hint`` says
+    how to provide them); a label id outside ``0..num_parts`` (and not ``ignore_index``)
+    stops with a ValueError naming the head's K and ``part_scheme``.
+    """
+    labels = stack_part_labels(data_samples, device, owner, hint)
+    # min/max of the labelled pixels (ignored ones read as 0) without a gather
+    low, high = (int(v) for v in torch.aminmax(labels.masked_fill(labels == ignore_index, 0)))
+    if low < 0 or high > num_parts:
+        bad = high if high > num_parts else low
+        raise ValueError(
+            f'{owner}: gt_part_map holds the id {bad} (max id {high}), but the head has '
+            f'K={num_parts} parts (num_parts, part_scheme {part_scheme!r}); ids must be 0 '
+            f'(background), 1..{num_parts} or {ignore_index} (ignored)')
+    return resize_part_labels(labels, size, num_parts + 1, mode, ignore_index)

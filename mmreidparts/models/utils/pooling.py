@@ -1,4 +1,6 @@
 """Pooling of feature maps: global (average, max, GeM) and by weight masks (one product)."""
+from typing import Tuple
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -116,3 +118,67 @@ def strip_pool(feats: Tensor, num_stripes: int, mode: str = 'max') -> Tensor:
     x = feats.reshape(num, channels, num_stripes, height // num_stripes, width)
     pooled = x.amax(dim=(3, 4)) if mode == 'max' else x.mean(dim=(3, 4))  # [N, C, S]
     return pooled.transpose(1, 2)  # [N, S, C]
+
+
+def _weighted_max_forward(feats: Tensor, masks: Tensor) -> Tuple[Tensor, Tensor]:
+    """``max_hw masks[:, j] * feats`` for every mask, one mask at a time: values and indices."""
+    values, indices = [], []
+    flat = feats.flatten(2)  # [N, C, HW]
+    weights = masks.flatten(2).to(flat.dtype)  # [N, J, HW], in the features' precision
+    tracing = torch.jit.is_tracing()  # ONNX export: no out= arguments
+    product = None if tracing else torch.empty_like(flat)
+    for j in range(weights.shape[1]):
+        if tracing:
+            product = flat * weights[:, j:j + 1]
+        else:
+            torch.mul(flat, weights[:, j:j + 1], out=product)  # one buffer for every mask
+        val, idx = product.max(dim=2)  # [N, C]
+        values.append(val)
+        indices.append(idx)
+    return torch.stack(values, dim=1), torch.stack(indices, dim=1)  # [N, J, C] each
+
+
+class _WeightedMaxPool(torch.autograd.Function):
+    """Weighted max pooling that saves the argmax indices, not the ``[N, J, C, HW]`` products."""
+
+    @staticmethod
+    def forward(ctx, feats: Tensor, masks: Tensor) -> Tensor:
+        out, idx = _weighted_max_forward(feats, masks)
+        ctx.save_for_backward(feats, masks, idx)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> Tuple[Tensor, Tensor]:
+        feats, masks, idx = ctx.saved_tensors  # idx [N, J, C]
+        flat = feats.flatten(2)  # [N, C, HW]
+        weights = masks.flatten(2)  # [N, J, HW]
+        grad = grad.to(flat.dtype)
+        mask_at = weights.gather(2, idx).to(grad.dtype)  # [N, J, C]
+        feat_at = flat.gather(2, idx.transpose(1, 2)).transpose(1, 2)  # [N, J, C]
+        grad_feats = torch.zeros(flat.shape, dtype=grad.dtype, device=grad.device)
+        grad_feats.scatter_add_(2, idx.transpose(1, 2), (grad * mask_at).transpose(1, 2))
+        grad_masks = torch.zeros(weights.shape, dtype=grad.dtype, device=grad.device)
+        grad_masks.scatter_add_(2, idx, grad * feat_at)
+        return (grad_feats.view(feats.shape).to(feats.dtype),
+                grad_masks.view(masks.shape).to(masks.dtype))
+
+
+def weighted_max_pool(feats: Tensor, masks: Tensor) -> Tensor:
+    """Max pooling of the weighted maps: ``out[n, j] = max_hw masks[n, j] * feats[n]``.
+
+    Args:
+        feats: ``[N, C, H, W]`` feature map.
+        masks: ``[N, J, H, W]`` weights.
+
+    Returns:
+        ``[N, J, C]``. The products are formed one mask at a time and, when a gradient is
+        needed, only the argmax indices are kept for the backward pass (the gradient of
+        ``torch.amax`` on the products, with the memory of one ``[N, C, HW]`` map).
+    """
+    if feats.dim() != 4 or masks.dim() != 4 or feats.shape[0] != masks.shape[0] \
+            or feats.shape[2:] != masks.shape[2:]:
+        raise ValueError('weighted_max_pool expects feats [N, C, H, W] and masks [N, J, H, W], '
+                         f'got {tuple(feats.shape)} and {tuple(masks.shape)}')
+    if torch.is_grad_enabled() and (feats.requires_grad or masks.requires_grad):
+        return _WeightedMaxPool.apply(feats, masks)
+    return _weighted_max_forward(feats, masks)[0]

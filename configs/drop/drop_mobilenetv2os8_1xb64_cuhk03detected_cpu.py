@@ -1,0 +1,21 @@
+# DROP (K=5, bpbreid5) on the CPU comparison tier (configs/_base_/cpu_tier): the ImageNet
+# MobileNetV2 at output stride 8, 192x64 input, CUHK03 "detected", 6 epochs; the backbone
+# returns four stages (48x16, 24x8, 24x8, 24x8), so P_reid (the 1280-channel map upsampled)
+# and the parsing maps are 48x16. It differs from
+# configs/bpbreid/bpbreid_mobilenetv2os8_1xb64_cuhk03detected_cpu.py only by the head and its
+# losses (and the stages the backbone returns). Labels: atoms13 maps from the label
+# generator, regrouped into bpbreid5 on load; maps where no person was found are ignored.
+# Set their folder with
+#   --cfg-options train_dataloader.dataset.part_labels.label_dir=<dir>  (absolute path)
+# Train with `--amp` (bfloat16 autocast on a CPU), as every tier model.
+_base_ = ['../_base_/models/drop_r50.py', '../_base_/cpu_tier/cuhk03.py']
+
+model = dict(
+    backbone={{_base_.tier_stages_backbone}},
+    head=dict(in_channels={{_base_.tier_stage_channels}}, num_classes={{_base_.num_classes}},
+              num_parts=5, part_scheme='bpbreid5', reid_map='last'))
+
+# labels in atoms13 (the label generator's and the synthetic set's finest scheme), regrouped
+part_labels = dict(scheme='bpbreid5', source_scheme='atoms13', label_dir='masks')
+train_dataloader = dict(
+    dataset=dict(pipeline={{_base_.parts_train_pipeline}}, part_labels=part_labels))

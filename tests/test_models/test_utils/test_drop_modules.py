@@ -1,0 +1,116 @@
+"""DROP's shared pieces: multi-scale concatenation, DPU, position encoder, weighted max pooling."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mmreidparts.models.utils.detail_upsampling import DetailPreservingUpsampling
+from mmreidparts.models.utils.distributed import all_gather_with_grad, scale_grad
+from mmreidparts.models.utils.multi_scale import resize_concat
+from mmreidparts.models.utils.pooling import weighted_max_pool
+from mmreidparts.models.utils.position_encoding import (
+    PedestrianPositionEncoder,
+    pixel_coordinates,
+)
+
+
+def _stages(batch=2, channels=(4, 6, 8, 10), size=(16, 8), seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    return [torch.randn(batch, c, size[0] >> i, size[1] >> i, generator=gen)
+            for i, c in enumerate(channels)]
+
+
+def test_resize_concat_keeps_the_first_map_and_upsamples_the_others():
+    xs = _stages()
+    out = resize_concat(xs)
+    assert out.shape == (2, 28, 16, 8)
+    assert torch.equal(out[:, :4], xs[0])  # the first map's channels, bit for bit
+    ref = F.interpolate(xs[3], size=(16, 8), mode='bilinear', align_corners=True)
+    assert torch.equal(out[:, 18:], ref)
+    # a 1x1 map upsampled is constant
+    const = resize_concat([torch.zeros(1, 1, 4, 2), torch.full((1, 1, 1, 1), 3.0)])
+    assert torch.equal(const[:, 1], torch.full((1, 4, 2), 3.0))
+
+
+def test_dpu_shape_and_weights_are_the_four_channel_reductions():
+    dpu = DetailPreservingUpsampling((4, 6, 8, 10), channels=5)
+    assert dpu(_stages()).shape == (2, 5, 16, 8)
+    names = {n.split('.')[1] for n, _ in dpu.named_parameters()}
+    assert names == {'0', '1', '2', '3'} and len(dpu.reduce) == 4  # only CR_1..CR_4
+
+
+def test_dpu_cascade_with_identity_reductions_is_the_sum_of_chained_upsamplings():
+    dpu = DetailPreservingUpsampling((3, 3, 3, 3), channels=3)
+    dpu.reduce = torch.nn.ModuleList(torch.nn.Identity() for _ in range(4))
+    xs = _stages(channels=(3, 3, 3, 3))
+
+    def up(x, times):  # chained 2x bilinear upsamplings
+        for _ in range(times):
+            x = F.interpolate(x, scale_factor=2, mode='bilinear', align_corners=False)
+        return x
+
+    closed = xs[0] + up(xs[1], 1) + up(xs[2], 2) + up(xs[3], 3)
+    assert torch.allclose(dpu(xs), closed, atol=1e-5)
+    # hand-worked: only the deepest 1x1 stage is non-zero -> the output is that constant
+    zeros = [torch.zeros(1, 3, 8 >> i, 4 >> i) for i in range(3)]
+    deep = torch.tensor([1.0, -2.0, 0.5]).view(1, 3, 1, 1)
+    out = dpu(zeros + [deep])
+    assert torch.allclose(out, deep.expand(1, 3, 8, 4))
+
+
+def test_pixel_coordinates_hand_values():
+    rows = pixel_coordinates(3, 2, '1d')
+    assert torch.equal(rows[0, 0], torch.tensor([[0.0, 0.0], [0.5, 0.5], [1.0, 1.0]]))
+    both = pixel_coordinates(3, 2, '2d')
+    assert torch.equal(both[0, 1], torch.tensor([[0.0, 1.0], [0.0, 1.0], [0.0, 1.0]]))
+    assert torch.equal(pixel_coordinates(1, 1, '1d'), torch.zeros(1, 1, 1, 1))
+    with pytest.raises(ValueError, match='position mode'):
+        pixel_coordinates(2, 2, '3d')
+
+
+@pytest.mark.parametrize('mode', ['1d', '2d'])
+def test_position_embedding_depends_only_on_the_map_size(mode):
+    torch.manual_seed(0)
+    ppe = PedestrianPositionEncoder(channels=6, mode=mode).eval()
+    with torch.no_grad():
+        for m in ppe.modules():  # non-trivial BN statistics
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.normal_()
+                m.running_var.uniform_(0.5, 2.0)
+        emb = ppe(8, 4, batch_size=3)
+    assert emb.shape == (3, 6, 8, 4)
+    assert torch.equal(emb[0], emb[1]) and torch.equal(emb[0], emb[2])  # same for every sample
+    along_w = (emb[0] - emb[0, :, :, :1]).abs().amax()
+    along_h = (emb[0] - emb[0, :, :1, :]).abs().amax()
+    assert along_h > 1e-3  # varies with the row
+    if mode == '1d':
+        assert along_w == 0  # exactly constant along W
+    else:
+        assert along_w > 1e-3
+
+
+def test_weighted_max_pool_values_and_gradient_match_amax():
+    gen = torch.Generator().manual_seed(0)
+    feats = torch.randn(2, 5, 4, 3, generator=gen, requires_grad=True)
+    masks = torch.rand(2, 3, 4, 3, generator=gen, requires_grad=True)
+    out = weighted_max_pool(feats, masks)
+    ref = (feats[:, None] * masks[:, :, None]).flatten(3).amax(dim=3)  # [N, J, C]
+    assert torch.equal(out, ref)
+    weights = torch.randn(ref.shape, generator=gen)
+    g_ours = torch.autograd.grad((out * weights).sum(), [feats, masks])
+    g_ref = torch.autograd.grad((ref * weights).sum(), [feats, masks])
+    for a, b in zip(g_ours, g_ref):
+        assert torch.allclose(a, b, atol=1e-6)
+    # without gradient the same values (the path ONNX export traces)
+    with torch.no_grad():
+        assert torch.equal(weighted_max_pool(feats, masks), ref)
+    with pytest.raises(ValueError, match='weighted_max_pool'):
+        weighted_max_pool(feats, masks[:, :, :2])
+
+
+def test_all_gather_and_scale_grad_outside_a_process_group():
+    x = torch.randn(3, 2, requires_grad=True)
+    assert all_gather_with_grad(x) is x
+    y = scale_grad((x * 2).sum(), 3.0)
+    assert torch.allclose(y, (x * 2).sum())  # value unchanged
+    y.backward()
+    assert torch.allclose(x.grad, torch.full((3, 2), 6.0))  # gradient x3
