@@ -341,15 +341,15 @@ def test_part_tools_need_only_the_part_maps_contract(part_iou, vis_tool, parsing
     assert cv2.imread(str(sheet)) is not None
 
 
-def test_bpbreid_tier_validation_reports_parsing_next_to_reid(tiny_synthetic, tmp_path):
+@pytest.mark.parametrize('method', ['bpbreid', 'drop'])
+def test_tier_validation_reports_parsing_next_to_reid(method, tiny_synthetic, tmp_path):
     """The tier config as users run it (on the tiny set): the val pipeline loads the labels,
     the model stores its part maps, and validation reports reid/* and parsing/*."""
     from mmengine.runner import Runner
     register_all_modules(init_default_scope=True)
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'bpbreid',
-                                   'bpbreid_mobilenetv2os8_1xb64_synthetic_cpu.py'))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', method,
+                                   f'{method}_mobilenetv2os8_1xb64_synthetic_cpu.py'))
     cfg.model = strip_pretrained(cfg.model.to_dict())
-    cfg.model['backbone']['widen_factor'] = 0.25
     cfg.model['head']['num_classes'] = 8
     for step in cfg.val_dataloader.dataset.pipeline:
         if step['type'] == 'ReIDResize':
