@@ -4,6 +4,8 @@ from .bilinear_pooling import (
     CompactBilinearPooling,
     bilinear_pool,
     count_sketch_matrix,
+    mean_circular_convolution,
+    real_dft_matrices,
     sketch_hashes,
     tensor_sketch,
 )
@@ -36,7 +38,7 @@ from .torchvision_converter import (
 
 __all__ = [
     'BilinearPooling', 'CompactBilinearPooling', 'bilinear_pool', 'count_sketch_matrix',
-    'sketch_hashes', 'tensor_sketch',
+    'sketch_hashes', 'tensor_sketch', 'mean_circular_convolution', 'real_dft_matrices',
     'check_state_dict_matches', 'extract_state_dict', 'load_backbone_weights',
     'load_converted_weights',
     'load_checkpoint_file', 'pretrained_source', 'GeneralizedMeanPooling', 'GlobalPool',

@@ -15,6 +15,7 @@ which equals the count sketch of ``vec(a (x) p)`` with hash ``(h1(i) + h2(j)) mo
 ``s1(i) s2(j)``, and keeps inner products in expectation over the hashes. Sketch and FFT
 run in float32, also under autocast.
 """
+import math
 from typing import Sequence, Tuple
 
 import numpy as np
@@ -70,6 +71,44 @@ def count_sketch_matrix(hashes: Sequence[int], signs: Sequence[float], out_dim: 
     return matrix
 
 
+def real_dft_matrices(d: int) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Matrices of the real DFT of length ``d`` and of its inverse, as matrix products.
+
+    With ``m = d // 2 + 1`` frequencies: ``rfft(x) = x @ cos - 1j * (x @ sin)`` (``cos``,
+    ``sin`` ``[d, m]``) and ``irfft(y) = y.real @ icos - y.imag @ isin`` (``[m, d]``, the
+    weights ``1/d`` for the constant and Nyquist terms, ``2/d`` for the others).
+    """
+    m = d // 2 + 1
+    n = torch.arange(d, dtype=torch.float64)
+    k = torch.arange(m, dtype=torch.float64)
+    angle = 2 * math.pi * torch.outer(n, k) / d  # [d, m]
+    weights = torch.full((m, ), 2.0 / d, dtype=torch.float64)
+    weights[0] = 1.0 / d
+    if d % 2 == 0:
+        weights[-1] = 1.0 / d
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    return (cos.float(), sin.float(), (cos.T * weights[:, None]).float(),
+            (sin.T * weights[:, None]).float())
+
+
+def mean_circular_convolution(xa: Tensor, xp: Tensor, d: int, by_matmul: bool = False) -> Tensor:
+    """``irfft(mean_S(rfft(xa) * rfft(xp)))`` of rows ``xa``, ``xp`` [N, S, d] -> [N, d].
+
+    ``by_matmul`` computes the DFTs as products with :func:`real_dft_matrices` (the same
+    values up to rounding), which ONNX exporters support; ``torch.fft`` they do not.
+    """
+    if not by_matmul:
+        fa = torch.fft.rfft(xa, n=d)  # [N, S, d // 2 + 1]
+        fp = torch.fft.rfft(xp, n=d)
+        return torch.fft.irfft((fa * fp).mean(dim=1), n=d)
+    cos, sin, icos, isin = (t.to(xa.device) for t in real_dft_matrices(d))
+    ra, ia = xa @ cos, -(xa @ sin)
+    rp, ip = xp @ cos, -(xp @ sin)
+    real = (ra * rp - ia * ip).mean(dim=1)  # [N, m]
+    imag = (ra * ip + ia * rp).mean(dim=1)
+    return real @ icos - imag @ isin
+
+
 def tensor_sketch(a: Tensor, p: Tensor, sketch_a: Tensor, sketch_p: Tensor) -> Tensor:
     """Tensor sketch ``[M, d]`` of rows ``a`` [M, cA] and ``p`` [M, cP] (float32, no autocast)."""
     d = sketch_a.shape[1]
@@ -105,7 +144,8 @@ class CompactBilinearPooling(nn.Module):
     (:func:`sketch_hashes`); they are saved in checkpoints, so a model keeps its sketch.
     The output is the mean over locations of the per-location sketches (the release sums
     and multiplies by d; the same after L2 normalisation). Because the sketch is linear in
-    the outer product, the FFT products are averaged before the one inverse FFT.
+    the outer product, the FFT products are averaged before the one inverse FFT. Under
+    ``torch.onnx.export`` the DFTs are matrix products (:func:`mean_circular_convolution`).
 
     Args:
         app_dim: cA, channels of the first (appearance) map.
@@ -145,9 +185,10 @@ class CompactBilinearPooling(nn.Module):
         with torch.autocast(device_type=a.device.type, enabled=False):
             rows_a = a.float().flatten(2).transpose(1, 2)  # [N, S, cA]
             rows_p = p.float().flatten(2).transpose(1, 2)  # [N, S, cP]
-            fa = torch.fft.rfft(rows_a @ self.sketch_a, n=d)  # [N, S, d // 2 + 1]
-            fp = torch.fft.rfft(rows_p @ self.sketch_p, n=d)
-            return torch.fft.irfft((fa * fp).mean(dim=1), n=d).reshape(num, d)  # [N, d]
+            # an ONNX export traces the DFTs as matrix products (torch.fft does not export)
+            return mean_circular_convolution(
+                rows_a @ self.sketch_a, rows_p @ self.sketch_p, d,
+                by_matmul=torch.onnx.is_in_onnx_export()).reshape(num, d)  # [N, d]
 
     def extra_repr(self) -> str:
         """Short description for printing."""

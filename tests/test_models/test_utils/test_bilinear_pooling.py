@@ -172,3 +172,41 @@ def test_bad_shapes_are_named():
         pool(torch.zeros(1, 7, 2, 2), torch.zeros(1, 5, 2, 2))
     with pytest.raises(ValueError, match='seeds'):
         CompactBilinearPooling(6, 5, seeds=(1, 2))
+
+
+def test_circular_convolution_by_matrix_products_is_the_fft_one():
+    from mmreidparts.models.utils import mean_circular_convolution
+    # by hand: a unit impulse at position 1 shifts [1, 2, 3, 4] by one place
+    xa = torch.tensor([[[0., 1., 0., 0.]]])
+    xp = torch.tensor([[[1., 2., 3., 4.]]])
+    for by_matmul in (False, True):
+        torch.testing.assert_close(mean_circular_convolution(xa, xp, 4, by_matmul=by_matmul),
+                                   torch.tensor([[4., 1., 2., 3.]]), atol=1e-5, rtol=0)
+    # and the mean over locations of the two products, odd and even lengths
+    torch.manual_seed(0)
+    for d in (7, 8, 512):
+        xa, xp = torch.randn(2, 5, d), torch.randn(2, 5, d)
+        torch.testing.assert_close(mean_circular_convolution(xa, xp, d, by_matmul=True),
+                                   mean_circular_convolution(xa, xp, d), atol=1e-4, rtol=1e-4)
+
+
+def test_compact_pooling_exports_to_onnx_and_gives_the_same_sketch(tmp_path):
+    pytest.importorskip('onnx')
+    ort = pytest.importorskip('onnxruntime')
+
+    class Pair(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pool = CompactBilinearPooling(6, 4, output_dim=16)
+
+        def forward(self, x):
+            return self.pool(x[:, :6], x[:, 6:])
+
+    model = Pair().eval()
+    torch.manual_seed(1)
+    x = torch.randn(3, 10, 4, 2)
+    path = str(tmp_path / 'pool.onnx')
+    torch.onnx.export(model, (x, ), path, input_names=['x'], output_names=['y'],
+                      dynamic_axes={'x': {0: 'n'}}, opset_version=17, dynamo=False)
+    got = ort.InferenceSession(path).run(['y'], {'x': x.numpy()})[0]
+    np.testing.assert_allclose(got, model(x).numpy(), atol=1e-5)
