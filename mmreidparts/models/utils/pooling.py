@@ -79,7 +79,9 @@ def pool_by_masks(feats: Tensor, masks: Tensor, with_mean: bool = False) -> Tens
         hw = weights.shape[2]
         uniform = weights.new_full((weights.shape[0], 1, hw), 1.0 / hw)
         weights = torch.cat([uniform, weights], dim=1)  # [N, 1+J, HW]
-    return torch.bmm(weights, feats.flatten(2).transpose(1, 2))  # [N, J', C]
+    # [N, C, HW] @ [N, HW, J'] keeps the big map in its own layout in both passes (its
+    # gradient is a plain [N, C, HW] product), then the small result is transposed
+    return torch.bmm(feats.flatten(2), weights.transpose(1, 2)).transpose(1, 2)  # [N, J', C]
 
 
 def weighted_average_pool(feats: Tensor, masks: Tensor, eps: float = 1e-6) -> Tensor:
@@ -120,6 +122,29 @@ def strip_pool(feats: Tensor, num_stripes: int, mode: str = 'max') -> Tensor:
     return pooled.transpose(1, 2)  # [N, S, C]
 
 
+ARGMAX_BLOCK = 32
+
+
+def max_with_indices(x: Tensor, block: int = ARGMAX_BLOCK) -> Tuple[Tensor, Tensor]:
+    """``x.max(dim=-1)`` (values and first indices) of ``x [..., L]``, in two stages.
+
+    On a CPU the indexed maximum over a long last axis is several times slower than the
+    plain ``amax``; here ``amax`` runs over blocks of ``block`` entries, the indexed
+    maximum over the block maxima picks the first block that holds the maximum, and a
+    second indexed maximum inside that block gives the position. Same values and, for
+    ties, the first position (as ``max``). ``L`` not a multiple of ``block``: plain ``max``.
+    """
+    length = x.shape[-1]
+    if length % block or length <= block:
+        return x.max(dim=-1)
+    lead = x.shape[:-1]
+    blocks = x.reshape(*lead, length // block, block)
+    values, which = blocks.amax(dim=-1).max(dim=-1)  # [...], the first block with the max
+    index = which[..., None, None].expand(*lead, 1, block)
+    inner = blocks.gather(-2, index).squeeze(-2).max(dim=-1)[1]  # [...]
+    return values, which * block + inner
+
+
 def _weighted_max_forward(feats: Tensor, masks: Tensor) -> Tuple[Tensor, Tensor]:
     """``max_hw masks[:, j] * feats`` for every mask, one mask at a time: values and indices."""
     values, indices = [], []
@@ -132,7 +157,7 @@ def _weighted_max_forward(feats: Tensor, masks: Tensor) -> Tuple[Tensor, Tensor]
             product = flat * weights[:, j:j + 1]
         else:
             torch.mul(flat, weights[:, j:j + 1], out=product)  # one buffer for every mask
-        val, idx = product.max(dim=2)  # [N, C]
+        val, idx = (product.max(dim=2) if tracing else max_with_indices(product))  # [N, C]
         values.append(val)
         indices.append(idx)
     return torch.stack(values, dim=1), torch.stack(indices, dim=1)  # [N, J, C] each

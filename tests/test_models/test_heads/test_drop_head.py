@@ -63,8 +63,8 @@ def test_reid_map_is_s1_with_the_upsampled_stages():
     assert reid.shape == (4, sum(CHANNELS), 16, 8)
     assert torch.equal(reid[:, :4], xs[0])  # the first channels are S1 exactly
     last = make_head(reid_map='last').reid_map(list(xs))
-    assert torch.equal(last, F.interpolate(xs[3], size=(16, 8), mode='bilinear',
-                                           align_corners=True))
+    assert torch.allclose(last, F.interpolate(xs[3], size=(16, 8), mode='bilinear',
+                                              align_corners=True), atol=1e-6)
 
 
 def test_position_information_never_reaches_p_reid_or_the_global_embedding():
@@ -273,9 +273,10 @@ def test_predict_contract_and_matching():
     ones = torch.ones(4, 4)
     dist = part_distance(emb, ones, emb, ones)
     assert torch.allclose(dist, dist.t(), atol=1e-6)
-    assert torch.allclose(dist.diag(), torch.zeros(4), atol=1e-5)
+    # (the Gram expansion |a|^2 + |b|^2 - 2ab leaves ~1e-8 at a = b, ~1e-4 after the root)
+    assert torch.allclose(dist.diag(), torch.zeros(4), atol=5e-4)
     ref = (emb[:, None] - emb[None]).norm(dim=3).mean(dim=2)
-    assert torch.allclose(dist, ref, atol=1e-5)
+    assert torch.allclose(dist, ref, atol=5e-4)  # the same Gram rounding
     # a part that is not shared does not change D
     hidden = ones.clone()
     hidden[0, 3] = 0

@@ -5,8 +5,16 @@ import torch.nn.functional as F
 
 from mmreidparts.models.utils.detail_upsampling import DetailPreservingUpsampling
 from mmreidparts.models.utils.distributed import all_gather_with_grad, scale_grad
-from mmreidparts.models.utils.multi_scale import resize_concat
-from mmreidparts.models.utils.pooling import weighted_max_pool
+from mmreidparts.models.utils.multi_scale import (
+    interpolation_matrices,
+    resize_concat,
+    resize_to,
+)
+from mmreidparts.models.utils.pooling import (
+    max_with_indices,
+    pool_by_masks,
+    weighted_max_pool,
+)
 from mmreidparts.models.utils.position_encoding import (
     PedestrianPositionEncoder,
     pixel_coordinates,
@@ -25,10 +33,60 @@ def test_resize_concat_keeps_the_first_map_and_upsamples_the_others():
     assert out.shape == (2, 28, 16, 8)
     assert torch.equal(out[:, :4], xs[0])  # the first map's channels, bit for bit
     ref = F.interpolate(xs[3], size=(16, 8), mode='bilinear', align_corners=True)
-    assert torch.equal(out[:, 18:], ref)
+    assert torch.allclose(out[:, 18:], ref, atol=1e-6)
     # a 1x1 map upsampled is constant
     const = resize_concat([torch.zeros(1, 1, 4, 2), torch.full((1, 1, 1, 1), 3.0)])
     assert torch.equal(const[:, 1], torch.full((1, 4, 2), 3.0))
+
+
+def test_interpolation_matrices_by_hand():
+    # 2 -> 4 with corners aligned: sources 0, 1/3, 2/3, 1
+    mat_h, mat_w = interpolation_matrices((2, 1), (4, 3), True, torch.float64, 'cpu')
+    assert torch.allclose(mat_h, torch.tensor([[1, 0], [2 / 3, 1 / 3], [1 / 3, 2 / 3], [0, 1]],
+                                              dtype=torch.float64))
+    assert torch.equal(mat_w, torch.ones(3, 1, dtype=torch.float64))  # 1 -> 3 copies
+    # 2 -> 4 with half-pixel centres: sources -0.25 (clamped to 0), 0.25, 0.75, 1.25 (-> 1)
+    mat_h, _ = interpolation_matrices((2, 1), (4, 1), False, torch.float64, 'cpu')
+    assert torch.allclose(mat_h, torch.tensor([[1, 0], [0.75, 0.25], [0.25, 0.75], [0, 1]],
+                                              dtype=torch.float64))
+
+
+@pytest.mark.parametrize('align_corners', [True, False])
+@pytest.mark.parametrize('sizes', [((8, 4), (64, 32)), ((5, 3), (11, 7)), ((12, 8), (6, 4)),
+                                   ((7, 5), (3, 9)), ((1, 1), (4, 2))])
+def test_resize_to_is_the_bilinear_interpolation(align_corners, sizes):
+    (h, w), size = sizes
+    x = torch.randn(2, 3, h, w, dtype=torch.float64, requires_grad=True)
+    ours = resize_to(x, size, align_corners)
+    ref = F.interpolate(x, size=size, mode='bilinear', align_corners=align_corners)
+    assert torch.allclose(ours, ref, atol=1e-12)
+    grad = torch.randn(ref.shape, dtype=torch.float64)
+    g_ours, = torch.autograd.grad((ours * grad).sum(), x)
+    g_ref, = torch.autograd.grad((ref * grad).sum(), x)
+    assert torch.allclose(g_ours, g_ref, atol=1e-12)
+    assert resize_to(x, (h, w), align_corners) is x  # the size it has: unchanged
+
+
+def test_max_with_indices_matches_max_with_ties_and_odd_lengths():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 4, 96, generator=gen)
+    x[0, 0] = 0.0  # all tied: the first position
+    x[1, 2, [40, 70]] = 9.0  # a tie across two blocks: the first one
+    x[2, 1, [65, 66]] = 9.0  # a tie inside a block
+    values, indices = max_with_indices(x)
+    ref_values, ref_indices = x.max(dim=-1)
+    assert torch.equal(values, ref_values) and torch.equal(indices, ref_indices)
+    assert indices[0, 0] == 0 and indices[1, 2] == 40 and indices[2, 1] == 65
+    odd = torch.randn(2, 50, generator=gen)  # not a multiple of the block: plain max
+    assert torch.equal(max_with_indices(odd)[1], odd.max(dim=-1)[1])
+
+
+def test_pool_by_masks_by_hand():
+    feats = torch.arange(8.0).view(1, 2, 2, 2)  # channel 0: 0..3, channel 1: 4..7
+    masks = torch.tensor([[[[1.0, 0.0], [0.0, 0.0]], [[0.0, 0.5], [0.5, 1.0]]]])
+    out = pool_by_masks(feats, masks, with_mean=True)
+    # rows: the spatial mean, then the mask-weighted sums (0.5 * 5 + 0.5 * 6 + 1 * 7 = 12.5)
+    assert torch.equal(out, torch.tensor([[[1.5, 5.5], [0.0, 4.0], [4.5, 12.5]]]))
 
 
 def test_dpu_shape_and_weights_are_the_four_channel_reductions():
@@ -105,6 +163,24 @@ def test_weighted_max_pool_values_and_gradient_match_amax():
         assert torch.equal(weighted_max_pool(feats, masks), ref)
     with pytest.raises(ValueError, match='weighted_max_pool'):
         weighted_max_pool(feats, masks[:, :, :2])
+
+
+def test_weighted_max_pool_on_maps_of_whole_blocks():
+    # 8 x 8 = 64 positions: the blocked argmax path, with ReLU zeros (ties)
+    gen = torch.Generator().manual_seed(1)
+    feats = torch.randn(2, 6, 8, 8, generator=gen).relu().requires_grad_(True)
+    masks = torch.rand(2, 4, 8, 8, generator=gen).requires_grad_(True)
+    out = weighted_max_pool(feats, masks)
+    ref = (feats[:, None] * masks[:, :, None]).flatten(3).amax(dim=3)
+    assert torch.equal(out, ref)
+    weights = torch.randn(ref.shape, generator=gen)
+    g_ours = torch.autograd.grad((out * weights).sum(), [feats, masks])
+    # the subgradient of the first maximal position (amax would split ties evenly)
+    prod = (feats[:, None] * masks[:, :, None]).flatten(3)
+    first = F.one_hot(prod.argmax(dim=3), 64).to(prod.dtype)  # [N, J, C, HW]
+    g_ref = torch.autograd.grad(((prod * first).sum(dim=3) * weights).sum(), [feats, masks])
+    for a, b in zip(g_ours, g_ref):
+        assert torch.allclose(a, b, atol=1e-6)
 
 
 def test_all_gather_and_scale_grad_outside_a_process_group():
