@@ -11,7 +11,13 @@ import torch
 from _tool_utils import ROOT, TINY_CFG, cli_threads, data_root_options, run_tool
 
 sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis_tools'))
-from partial_curve import cut_pipeline, parse_args, visibility_stats  # noqa: E402
+from partial_curve import (  # noqa: E402
+    cut_pipeline,
+    format_tables,
+    load_results,
+    parse_args,
+    visibility_stats,
+)
 
 TINY_VPM = osp.join(ROOT, 'tests', 'data', 'configs', 'tiny_vpm.py')
 TOOL = 'tools/analysis_tools/partial_curve.py'
@@ -67,6 +73,59 @@ def test_bad_command_lines(capsys, tmp_path):
     assert '2 --label for 1 --model' in capsys.readouterr().err
     args = parse_args(['--model', cfg, ckpt, '--ratios', '1.0', '0.5', '0.5'])
     assert args.ratios == [0.5, 1.0] and args.sides == ['top']
+
+
+def _cells(text):
+    """The stripped cells of every row of a text table."""
+    return [[c.strip() for c in line.strip('|').split('|')] for line in text.splitlines()
+            if line.startswith('|')]
+
+
+def _curve_file(path, models):
+    with open(path, 'w', encoding='utf-8') as f:
+        json.dump(dict(ratios=[0.5, 1.0], sides=['top'], models=models), f)
+    return str(path)
+
+
+def test_earlier_results_join_the_table(capsys, tmp_path):
+    rows = [dict(ratio=0.5, rank1=10.0, mAP=12.5), dict(ratio=1.0, rank1=30.0, mAP=33.25)]
+    good = _curve_file(tmp_path / 'a.json', [dict(label='BoT', curves=dict(top=rows))])
+    args = parse_args(['--add-results', good])  # no --model: redraw only
+    assert args.model == [] and [m['label'] for m in args.earlier] == ['BoT']
+    assert args.earlier[0]['visibility'] is None
+    cells = _cells(format_tables(args.earlier, ['top']))
+    assert cells == [['model', 'side', 'ratio', 'rank1', 'mAP'],  # only the rows' keys
+                     ['BoT', 'top', '0.50', '10.00', '12.50'],
+                     ['BoT', 'top', '1.00', '30.00', '33.25']]
+    # rows with more ranks than others: missing entries are '-'
+    more = dict(label='VPM', curves=dict(top=[dict(ratio=1.0, rank1=31.0, rank5=50.0,
+                                                   mAP=34.0)]), visibility=None)
+    cells = _cells(format_tables(args.earlier + [more], ['top']))
+    assert cells[0] == ['model', 'side', 'ratio', 'rank1', 'rank5', 'mAP']
+    assert cells[1] == ['BoT', 'top', '0.50', '10.00', '-', '12.50']
+    assert cells[3] == ['VPM', 'top', '1.00', '31.00', '50.00', '34.00']
+    # rows stored from 1.0 down are listed from the smallest ratio up, as computed ones are
+    desc = dict(label='BoT', curves=dict(top=rows[::-1]))
+    assert _cells(format_tables([desc], ['top']))[1:] == [['BoT', 'top', '0.50', '10.00', '12.50'],
+                                                          ['BoT', 'top', '1.00', '30.00', '33.25']]
+
+    with pytest.raises(SystemExit):
+        parse_args([])
+    assert 'give at least one --model' in capsys.readouterr().err
+    with pytest.raises(ValueError, match='file not found'):
+        load_results(str(tmp_path / 'missing.json'), ['top'])
+    (tmp_path / 'bad.json').write_text('{"ratios": []}')
+    with pytest.raises(ValueError, match='bad.json is not a partial_curve.json'):
+        load_results(str(tmp_path / 'bad.json'), ['top'])
+    with pytest.raises(ValueError, match=r"model 'BoT' .* no curve for side\(s\) \['bottom'\]"):
+        load_results(good, ['top', 'bottom'])
+    broken = _curve_file(tmp_path / 'c.json', [dict(label='X', curves=dict(
+        top=[dict(ratio=0.5, rank1=1.0)]))])
+    with pytest.raises(ValueError, match='needs "ratio", "rank1" and "mAP"'):
+        load_results(broken, ['top'])
+    with pytest.raises(SystemExit):
+        parse_args(['--add-results', broken])
+    assert "model 'X'" in capsys.readouterr().err
 
 
 @pytest.fixture(scope='module')
@@ -137,6 +196,19 @@ def test_curves_of_two_methods_and_the_visibility_report(trained, tiny_synthetic
     # a cut query keeps its region ratio: the cut images differ from the uncut ones
     assert not np.allclose([r['mAP'] for r in vpm['curves']['top']],
                            vpm['curves']['top'][-1]['mAP'])
+
+    # an earlier run joins a new one's table and plot without being evaluated again
+    redraw = str(tmp_path / 'redraw')
+    proc = run_tool([TOOL, '--add-results', osp.join(out_dir, 'partial_curve.json'),
+                     '--sides', 'top', '--out-dir', redraw])
+    curve_table, vis_table = proc.stdout.split('Predicted region visibility')
+    assert [row[0] for row in _cells(curve_table)[1:]] == ['VPM'] * 3 + ['BoT'] * 3
+    assert [row[0] for row in _cells(vis_table)[1:]] == ['VPM'] * 3  # the earlier report
+    with open(osp.join(redraw, 'partial_curve.json'), encoding='utf-8') as f:
+        again = json.load(f)
+    assert [m['label'] for m in again['models']] == ['VPM', 'BoT']
+    assert again['models'][0]['curves'] == vpm['curves']
+    assert osp.getsize(osp.join(redraw, 'partial_curve.png')) > 1000
 
     # the model zoo's interface gives the same figures (with the tools' thread count)
     from partial_curve import evaluate_partial

@@ -4,7 +4,7 @@
         --model CONFIG CHECKPOINT [--label NAME] [--model CONFIG2 CHECKPOINT2 --label NAME2 ...] \
         [--ratios 0.5 0.6 0.7 0.8 0.9 1.0] [--sides top bottom] [--out-dir DIR] \
         [--data-root ROOT] [--batch-size 64] [--device cpu] [--visibility-report] \
-        [--cfg-options k=v ...]
+        [--cfg-options k=v ...] [--add-results EARLIER/partial_curve.json ...]
 
 For every model (config + checkpoint pair) the test set of its config is embedded once,
 in the test loader's order and batches (ratio 1.0 gives ``tools/test.py``'s figures),
@@ -21,6 +21,10 @@ the same figures as a function (the model zoo's comparison calls it).
 visibility each region is predicted on a cut query (``C_i / max_j C_j``) with the fraction
 of that region the cut keeps: mean absolute error and correlation over all queries and
 regions, and the predicted visible ratio ``mean_i v_i`` against γ.
+
+``--add-results`` puts the models of earlier runs (their ``partial_curve.json``) into the
+table, the JSON and the plot without evaluating them again, e.g. to add a newly trained
+model to a published curve; with ``--add-results`` alone the tool only redraws.
 """
 import argparse
 import copy
@@ -56,7 +60,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Command line of the tool."""
     parser = argparse.ArgumentParser(
         description='Rank-1 and mAP of one or several models against the visible ratio')
-    parser.add_argument('--model', nargs=2, action='append', required=True,
+    parser.add_argument('--model', nargs=2, action='append', default=[],
                         metavar=('CONFIG', 'CHECKPOINT'), help='a model; repeat for more')
     parser.add_argument('--label', action='append', default=[],
                         help='legend label of each --model, in order (default: config name)')
@@ -75,7 +79,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='compare predicted region visibility with the true kept fraction')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of every config, key=value pairs')
+    parser.add_argument('--add-results', nargs='+', default=[], metavar='JSON',
+                        help='partial_curve.json files of earlier runs whose models join '
+                        'the table and the plot (not evaluated again)')
     args = parser.parse_args(argv)
+    if not args.model and not args.add_results:
+        parser.error('give at least one --model CONFIG CHECKPOINT (or --add-results)')
     try:
         args.ratios = sorted({check_crop_ratio(r, '--ratios') for r in args.ratios})
     except ValueError as err:
@@ -88,7 +97,45 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         for path, what in ((config, 'config'), (checkpoint, 'checkpoint')):
             if not osp.isfile(path):
                 parser.error(f'{what} file not found: {path}')
+    try:
+        args.earlier = [m for path in args.add_results
+                        for m in load_results(path, args.sides)]
+    except ValueError as err:
+        parser.error(str(err))
     return args
+
+
+def load_results(path: str, sides: Sequence[str]) -> List[dict]:
+    """The models of an earlier run's ``partial_curve.json`` that have every side asked.
+
+    Raises:
+        ValueError: the file is missing, not a curve file, or lacks one of ``sides``.
+    """
+    if not osp.isfile(path):
+        raise ValueError(f'--add-results: file not found: {path}')
+    try:
+        with open(path, encoding='utf-8') as f:
+            data = json.load(f)
+        models = data['models']
+        assert isinstance(models, list) and models
+    except (ValueError, KeyError, TypeError, AssertionError):
+        raise ValueError(f'--add-results: {path} is not a partial_curve.json (expected an '
+                         'object with a non-empty "models" list)') from None
+    for res in models:
+        curves = res.get('curves') if isinstance(res, dict) else None
+        label = res.get('label', '?') if isinstance(res, dict) else '?'
+        missing = [s for s in sides if not isinstance(curves, dict) or not curves.get(s)]
+        if missing:
+            raise ValueError(f'--add-results: model {label!r} of {path} has no curve for '
+                             f'side(s) {missing} (asked: --sides {" ".join(sides)})')
+        bad = [row for s in sides for row in curves[s]
+               if not isinstance(row, dict) or 'ratio' not in row or 'rank1' not in row
+               or 'mAP' not in row]
+        if bad:
+            raise ValueError(f'--add-results: model {label!r} of {path}: every curve row '
+                             f'needs "ratio", "rank1" and "mAP", got {bad[0]!r}')
+        res.setdefault('visibility', None)
+    return models
 
 
 def _type_name(transform: dict) -> str:
@@ -246,19 +293,26 @@ def evaluate_partial(models: Sequence[Tuple[str, str]],
     return out
 
 
+def _rank_order(key: str) -> Tuple[int, str]:
+    """Sort 'rank1', 'rank5', 'rank10' by their number."""
+    tail = key[4:]
+    return (int(tail) if tail.isdigit() else 1 << 30, key)
+
+
 def format_tables(results: List[dict], sides: Sequence[str]) -> str:
     """The curves (and visibility reports) as text tables."""
     table = PrettyTable()
-    keys = [k for k in results[0]['curves'][sides[0]][0] if k != 'ratio']
-    keys = [k for k in keys if k.startswith('rank')] + [k for k in ('mAP', 'mINP') if k in keys]
+    found = {k for res in results for side in sides for row in res['curves'][side] for k in row}
+    keys = sorted((k for k in found if k.startswith('rank')), key=_rank_order) \
+        + [k for k in ('mAP', 'mINP') if k in found]
     table.field_names = ['model', 'side', 'ratio'] + keys
     for res in results:
         for side in sides:
-            for row in res['curves'][side]:
+            for row in sorted(res['curves'][side], key=lambda r: r['ratio']):
                 table.add_row([res['label'], side, f'{row["ratio"]:.2f}'] +
-                              [f'{row.get(k, float("nan")):.2f}' for k in keys])
+                              [f'{row[k]:.2f}' if k in row else '-' for k in keys])
     text = table.get_string()
-    vis_rows = [(res, side, row) for res in results if res['visibility']
+    vis_rows = [(res, side, row) for res in results if res.get('visibility')
                 for side in sides for row in res['visibility'][side]]
     if vis_rows:
         vis = PrettyTable()
@@ -282,7 +336,7 @@ def plot(results: List[dict], sides: Sequence[str], path: str) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for m, res in enumerate(results):
         for s, side in enumerate(sides):
-            rows = res['curves'][side]
+            rows = sorted(res['curves'][side], key=lambda r: r['ratio'])
             label = res['label'] if len(sides) == 1 else f'{res["label"]} ({side})'
             for ax, key in zip(axes, ('rank1', 'mAP')):
                 ax.plot([r['ratio'] for r in rows], [r.get(key, np.nan) for r in rows],
@@ -309,13 +363,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     models = [load_model(config, checkpoint, args) for config, checkpoint in args.model]
     if args.visibility_report:
         without = [lb for lb, (_, m) in zip(labels, models) if region_visibility_of(m) is None]
-        if len(without) == len(models):
+        if len(without) == len(models) and not any(r.get('visibility') for r in args.earlier):
             sys.exit('--visibility-report: none of the models predicts soft region '
                      'visibility (a head with a region grid and visibility_type "soft", '
                      f'e.g. VPMHead); got {", ".join(without)}')
         for label in without:
             print(f'{label}: no soft region visibility, left out of the visibility report')
-    results = []
+    results = list(args.earlier)
     for label, (config, checkpoint), (cfg, model) in zip(labels, args.model, models):
         res = dict(label=label, config=config, checkpoint=checkpoint)
         res.update(model_curves(cfg, model, args.ratios, args.sides, args.batch_size,
