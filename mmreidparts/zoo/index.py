@@ -416,10 +416,28 @@ class _MetafileDumper(yaml.SafeDumper):
         return True
 
 
+def _leading_comments(path: str) -> str:
+    """The comment block at the top of an existing file (kept when the file is rewritten)."""
+    if not osp.isfile(path):
+        return ''
+    kept = []
+    with open(path, encoding='utf-8') as f:
+        for line in f:
+            if not line.startswith('#'):
+                break
+            kept.append(line if line.endswith('\n') else line + '\n')
+    return ''.join(kept)
+
+
 def write_metafile(path: str, data: dict) -> None:
-    """Write a metafile in the canonical layout (block style, keys in their given order)."""
-    text = yaml.dump(data, Dumper=_MetafileDumper, sort_keys=False, allow_unicode=True,
-                     width=99, default_flow_style=False)
+    """Write a metafile in the canonical layout (block style, keys in their given order).
+
+    The comment block at the top of the file, which YAML does not carry through a load and
+    dump, is written back unchanged.
+    """
+    text = _leading_comments(path) + yaml.dump(
+        data, Dumper=_MetafileDumper, sort_keys=False, allow_unicode=True, width=99,
+        default_flow_style=False)
     tmp = path + '.tmp'
     with open(tmp, 'w', encoding='utf-8') as f:
         f.write(text)

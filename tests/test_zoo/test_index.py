@@ -155,3 +155,19 @@ def test_update_replaces_measured_results_and_keeps_the_paper(tmp_path):
     assert index_problems(path) == []
     with pytest.raises(KeyError, match='no model'):
         update_metafile_entry(metafile, 'nope')
+
+
+def test_update_keeps_the_comment_block_at_the_top(tmp_path):
+    path = _repo(tmp_path, [_model(Results=[dict(PAPER)])])
+    metafile = osp.join(osp.dirname(path), 'configs', 'm', 'metafile.yml')
+    body = open(metafile).read()
+    header = '# Results are the paper\'s figures.\n# Second line.\n'
+    with open(metafile, 'w') as f:
+        f.write(header + body)
+    new = dict(MEASURED, Command=CMD, Metrics=dict(rank1=50.0, mAP=40.0))
+    update_metafile_entry(metafile, 'm_r50_1xb64_market1501', results=[new])
+    text = open(metafile).read()
+    assert text.startswith(header)
+    assert text.count('# Second line.') == 1
+    assert yaml.safe_load(text)['Models'][0]['Results'] == [PAPER, new]
+    assert index_problems(path) == []
