@@ -183,6 +183,39 @@ def test_weighted_max_pool_on_maps_of_whole_blocks():
         assert torch.allclose(a, b, atol=1e-6)
 
 
+def test_weighted_max_pool_channel_blocks_and_traced_graph_agree(monkeypatch):
+    # 10 channels in blocks of 4 (a short last block), 64 positions (blocked argmax)
+    from mmreidparts.models.utils import pooling
+    monkeypatch.setattr(pooling, 'WMAX_CHANNEL_BLOCK', 4)
+    gen = torch.Generator().manual_seed(2)
+    feats = torch.randn(3, 10, 8, 8, generator=gen).relu()
+    masks = torch.rand(3, 5, 8, 8, generator=gen)
+    prod = (feats[:, None] * masks[:, :, None]).flatten(3)  # [N, J, C, HW]
+    ref_val, ref_idx = prod.max(dim=3)
+    val, idx = pooling._weighted_max_forward(feats, masks)
+    assert torch.equal(val, ref_val) and torch.equal(idx, ref_idx)
+    # the graph an ONNX export traces gives the same values
+    traced = torch.jit.trace(lambda f, m: pooling._weighted_max_forward(f, m)[0],
+                             (feats, masks), check_trace=False)
+    assert torch.equal(traced(feats, masks), ref_val)
+
+
+def test_weighted_max_pool_of_a_bfloat16_map_keeps_the_rounded_maxima():
+    gen = torch.Generator().manual_seed(3)
+    feats = torch.randn(2, 6, 8, 8, generator=gen).to(torch.bfloat16)
+    masks = torch.rand(2, 3, 8, 8, generator=gen).to(torch.bfloat16)
+    from mmreidparts.models.utils.pooling import _weighted_max_forward
+    val, idx = _weighted_max_forward(feats, masks)
+    assert val.dtype == torch.bfloat16
+    exact = (feats.float()[:, None] * masks.float()[:, :, None]).flatten(3)  # exact products
+    ref_val, ref_idx = exact.max(dim=3)
+    assert torch.equal(idx, ref_idx)
+    assert torch.equal(val, ref_val.to(torch.bfloat16))
+    # the maxima of the products rounded to bfloat16 are the same numbers
+    rounded = (feats[:, None] * masks[:, :, None]).flatten(3)
+    assert torch.equal(val, rounded.amax(dim=3))
+
+
 def test_all_gather_and_scale_grad_outside_a_process_group():
     x = torch.randn(3, 2, requires_grad=True)
     assert all_gather_with_grad(x) is x
