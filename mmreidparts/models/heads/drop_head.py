@@ -39,7 +39,7 @@ from ..utils.part_maps import (
     part_visibility,
     pixel_logits,
 )
-from ..utils.pooling import pool_by_masks, weighted_max_pool
+from ..utils.pooling import pool_by_masks, pool_by_masks_and_max
 from ..utils.position_encoding import POSITION_MODES, PedestrianPositionEncoder
 from .bnneck_head import gather_labels
 
@@ -258,11 +258,14 @@ class DROPHead(BaseModule):
         ``[N, J, h, w]``; GAP and the weighted averages come from one product per group.
         """
         mass = masks.sum(dim=(2, 3)).clamp(min=1e-6)  # [N, J]
-        sums = torch.cat([pool_by_masks(m, masks, with_mean=True) for m in maps], dim=2)
-        gap, avg = sums[:, 0], sums[:, 1:] / mass[..., None]  # [N, C], [N, J, C]
         if self.wamp == 'avg':
-            return gap, avg
-        top = torch.cat([weighted_max_pool(m, masks) for m in maps], dim=2)  # [N, J, C]
+            sums = torch.cat([pool_by_masks(m, masks, with_mean=True) for m in maps], dim=2)
+            return sums[:, 0], sums[:, 1:] / mass[..., None]
+        # sums and weighted maxima of each group together (one gradient per group)
+        pooled = [pool_by_masks_and_max(m, masks, with_mean=True) for m in maps]
+        sums = torch.cat([p[0] for p in pooled], dim=2)
+        top = torch.cat([p[1] for p in pooled], dim=2)  # [N, J, C]
+        gap, avg = sums[:, 0], sums[:, 1:] / mass[..., None]  # [N, C], [N, J, C]
         return gap, (avg + top if self.wamp == 'sum' else torch.cat([avg, top], dim=2))
 
     def wamp_pool(self, reid: Tensor, masks: Tensor) -> Tensor:

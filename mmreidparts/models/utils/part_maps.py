@@ -28,14 +28,18 @@ def build_pixel_classifier(in_channels: int, num_classes: int) -> nn.Sequential:
 def pixel_logits(x: Tensor, conv: nn.Conv2d) -> Tensor:
     """Logits ``[N, J, H, W]`` of the 1x1 convolution ``conv`` on the map ``x [N, C, H, W]``.
 
-    Computed as one matrix product with the 1x1 kernel: the same result as the
+    Computed as one batched matrix product with the 1x1 kernel: the same result as the
     convolution, with a much cheaper backward pass for the few output channels of a
-    pixel classifier.
+    pixel classifier. The kernel is expanded over the batch (``bmm``, not a broadcast
+    ``matmul``) so that the gradient of ``x`` comes back in ``x``'s own layout: a
+    broadcast product returns it channels-last, and a batch norm in front of the
+    classifier then takes a slow mixed-layout backward pass (5x slower on a CPU for a
+    ``[16, 256, 64, 32]`` bfloat16 map).
     """
     if conv.kernel_size != (1, 1) or conv.groups != 1:
         raise ValueError(f'pixel_logits needs a 1x1 convolution without groups, got {conv}')
     weight = conv.weight.view(conv.out_channels, -1)  # [J, C]
-    logits = torch.matmul(weight, x.flatten(2))  # [N, J, HW]
+    logits = torch.bmm(weight.expand(x.shape[0], -1, -1), x.flatten(2))  # [N, J, HW]
     if conv.bias is not None:
         logits = logits + conv.bias[:, None]
     return logits.view(x.shape[0], conv.out_channels, *x.shape[2:])

@@ -199,6 +199,20 @@ def test_pixel_logits_equal_the_1x1_convolution_in_both_passes():
         assert torch.allclose(a, b, atol=1e-4)
 
 
+def test_pixel_logits_return_the_gradient_in_the_maps_layout():
+    # a broadcast matmul would hand back a channels-last gradient, and the batch norm in
+    # front of the classifier would then take its slow mixed-layout backward pass
+    from mmreidparts.models.utils.part_maps import pixel_logits
+    conv = torch.nn.Conv2d(6, 3, 1)
+    x = torch.randn(2, 6, 4, 5, requires_grad=True)
+    logits = pixel_logits(x, conv)
+    (grad, ) = torch.autograd.grad(logits.square().sum(), [x])
+    assert grad.is_contiguous()
+    # d/dx sum(logits^2) = 2 W^T logits, worked out per location
+    expected = 2 * torch.einsum('jc,njhw->nchw', conv.weight[:, :, 0, 0], logits.detach())
+    assert torch.allclose(grad, expected, atol=1e-5)
+
+
 def test_pixel_classifier_init_follows_the_release():
     head = make_head()
     conv = head.pixel_classifier.conv

@@ -223,3 +223,174 @@ def test_all_gather_and_scale_grad_outside_a_process_group():
     assert torch.allclose(y, (x * 2).sum())  # value unchanged
     y.backward()
     assert torch.allclose(x.grad, torch.full((3, 2), 6.0))  # gradient x3
+
+
+def _first_max(feats, masks):
+    prod = (feats.float()[:, None] * masks.float()[:, :, None]).flatten(3)  # [N, J, C, HW]
+    return prod.max(dim=3)
+
+
+def _spy_dense(monkeypatch):
+    from mmreidparts.models.utils import pooling
+    calls = []
+    dense = pooling._dense_weighted_max
+
+    def spy(*args):
+        calls.append(1)
+        return dense(*args)
+
+    monkeypatch.setattr(pooling, '_dense_weighted_max', spy)
+    return pooling, calls
+
+
+def test_bounded_weighted_max_hand_worked_rows_and_ties(monkeypatch):
+    pooling, calls = _spy_dense(monkeypatch)
+    monkeypatch.setattr(pooling, 'WMAX_DENSE_FRACTION', 1.0)  # two rows: always search
+    # products [[0, 1.5], [1, 1]]: the maximum 1.5 at position 1
+    feats = torch.tensor([[0., 3.], [2., 1.]]).view(1, 1, 2, 2)
+    masks = torch.tensor([[1., .5], [.5, 1.]]).view(1, 1, 2, 2)
+    val, idx = pooling._weighted_max_forward(feats, masks)
+    assert val.item() == 1.5 and idx.item() == 1
+    # products [[1, 1], [1, 0]]: row 1 has the larger bound (2 x 1) and a 1 at position 2,
+    # row 0 (bound 1) reaches it and holds the first 1, at position 0
+    feats = torch.tensor([[1., 1.], [2., 0.]]).view(1, 1, 2, 2)
+    masks = torch.tensor([[1., 1.], [.5, 1.]]).view(1, 1, 2, 2)
+    val, idx = pooling._weighted_max_forward(feats, masks)
+    assert val.item() == 1.0 and idx.item() == 0
+    # a row of negative features is bounded by X * Wmin: products [[-2, -1], [-0.5, -4]]
+    feats = torch.tensor([[-2., -4.], [-1., -4.]]).view(1, 1, 2, 2)
+    masks = torch.tensor([[1., .25], [.5, 1.]]).view(1, 1, 2, 2)
+    val, idx = pooling._weighted_max_forward(feats, masks)
+    assert val.item() == -0.5 and idx.item() == 2
+    assert not calls  # all by the bounded search
+
+
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+def test_bounded_weighted_max_equals_the_dense_products_on_smooth_maps(monkeypatch, dtype):
+    pooling, calls = _spy_dense(monkeypatch)
+    # the dead channel opens every row (all its bounds equal its maximum, 0): search anyway
+    monkeypatch.setattr(pooling, 'WMAX_DENSE_FRACTION', 1.0)
+    gen = torch.Generator().manual_seed(4)
+    # upsampled coarse maps (as P_reid): ReLU zeros, a dead channel, a negative channel
+    coarse = torch.randn(3, 12, 4, 2, generator=gen)
+    feats = F.interpolate(coarse, size=(16, 8), mode='bilinear', align_corners=True).relu()
+    feats[:, 3] = 0
+    feats[:, 5] = -feats[:, 5] - 0.1
+    feats = feats.to(dtype).requires_grad_(True)
+    logits = F.interpolate(torch.randn(3, 5, 4, 2, generator=gen) * 3, size=(16, 8),
+                           mode='bilinear', align_corners=True)
+    masks = logits.softmax(dim=1).requires_grad_(True)
+    val, idx = pooling._weighted_max_forward(feats.detach(), masks.detach())
+    assert not calls
+    ref_val, ref_idx = _first_max(feats.detach(), masks.detach().to(dtype))
+    assert torch.equal(idx, ref_idx)
+    assert torch.equal(val, ref_val.to(dtype))
+    # gradient: the subgradient of the first maximal product, summed where two masks share
+    # a location (the masks' gradient is taken against the masks in the features' precision)
+    out = weighted_max_pool(feats, masks)
+    weights = torch.randn(out.shape, generator=gen)
+    g_feats, g_masks = torch.autograd.grad((out.float() * weights).sum(), [feats, masks])
+    first = F.one_hot(ref_idx, 128).float()  # [N, J, C, HW]
+    ref_f = torch.einsum('njc,njcl,njl->ncl', weights, first, masks.detach().flatten(2))
+    ref_m = torch.einsum('njc,njcl,ncl->njl', weights, first, feats.detach().float().flatten(2))
+    tol = 1e-5 if dtype == torch.float32 else 2e-2
+    assert torch.allclose(g_feats.float().flatten(2), ref_f, atol=tol, rtol=tol)
+    assert torch.allclose(g_masks.flatten(2), ref_m, atol=tol, rtol=tol)
+
+
+def test_weighted_max_falls_back_to_dense_products(monkeypatch):
+    pooling, calls = _spy_dense(monkeypatch)
+    gen = torch.Generator().manual_seed(5)
+    feats = F.interpolate(torch.randn(2, 4, 4, 2, generator=gen), size=(8, 8)).relu()
+    masks = torch.rand(2, 3, 8, 8, generator=gen)
+    ref_val, ref_idx = _first_max(feats, masks)
+    # the bounds rule out too few rows
+    monkeypatch.setattr(pooling, 'WMAX_DENSE_FRACTION', 0.0)
+    val, idx = pooling._weighted_max_forward(feats, masks)
+    assert len(calls) == 2 and torch.equal(val, ref_val) and torch.equal(idx, ref_idx)
+    monkeypatch.setattr(pooling, 'WMAX_DENSE_FRACTION', 0.25)
+    # negative weights: no row bound holds
+    calls.clear()
+    signed = masks - 0.5
+    val, idx = pooling._weighted_max_forward(feats, signed)
+    s_val, s_idx = _first_max(feats, signed)
+    assert len(calls) == 2 and torch.equal(val, s_val) and torch.equal(idx, s_idx)
+    # a non-finite feature in sample 1 only
+    calls.clear()
+    bad = feats.clone()
+    bad[1, 2, 3, 4] = float('inf')
+    val, _ = pooling._weighted_max_forward(bad, masks)
+    assert len(calls) == 1 and torch.isinf(val[1, :, 2]).all()
+    assert torch.equal(val[0], ref_val[0])
+
+
+def test_bounded_weighted_max_rules_out_most_rows_of_parsing_guided_maps(monkeypatch):
+    pooling, calls = _spy_dense(monkeypatch)
+    gen = torch.Generator().manual_seed(6)
+    coarse = torch.randn(2, 16, 8, 4, generator=gen)
+    feats = F.interpolate(coarse, size=(64, 32), mode='bilinear', align_corners=True).relu()
+    # body-part-like masks: part k is most likely in a band of rows around row 10 k + 7
+    rows = torch.arange(64.)[:, None].expand(64, 32)
+    centres = 10 * torch.arange(6.) + 7
+    logits = -((rows[None] - centres[:, None, None]) / 4) ** 2  # [6, 64, 32]
+    logits = logits[None] + 0.5 * torch.randn(2, 6, 64, 32, generator=gen)
+    masks = logits.softmax(dim=1)
+    flat, weights = feats.flatten(2), masks.flatten(2)
+    found = pooling._bounded_weighted_max(flat[0], weights[0], 64)
+    assert found is not None
+    ref_val, ref_idx = _first_max(feats, masks)
+    assert torch.equal(found[0], ref_val[0]) and torch.equal(found[1], ref_idx[0])
+    val, idx = pooling._weighted_max_forward(feats, masks)
+    assert not calls and torch.equal(val, ref_val) and torch.equal(idx, ref_idx)
+
+
+def test_pool_by_masks_and_max_values_and_gradients_hand_checked():
+    from mmreidparts.models.utils.pooling import pool_by_masks_and_max
+    gen = torch.Generator().manual_seed(7)
+    feats = F.interpolate(torch.randn(2, 5, 4, 2, generator=gen), size=(8, 4),
+                          mode='bilinear', align_corners=True).relu().requires_grad_(True)
+    masks = torch.rand(2, 3, 8, 4, generator=gen).requires_grad_(True)
+    sums, top = pool_by_masks_and_max(feats, masks, with_mean=True)
+    prod = (feats[:, None] * masks[:, :, None]).flatten(3)  # [N, J, C, HW]
+    ref_sums = torch.cat([feats.flatten(2).mean(dim=2)[:, None], prod.sum(dim=3)], dim=1)
+    ref_top = prod.amax(dim=3)
+    assert torch.allclose(sums, ref_sums, atol=1e-6) and torch.equal(top, ref_top)
+    w_s = torch.randn(sums.shape, generator=gen)
+    w_t = torch.randn(top.shape, generator=gen)
+    ours = torch.autograd.grad((sums * w_s).sum() + (top * w_t).sum(), [feats, masks])
+    ref = torch.autograd.grad((ref_sums * w_s).sum() + (ref_top * w_t).sum(), [feats, masks],
+                              retain_graph=True)
+    for a, b in zip(ours, ref):
+        assert torch.allclose(a, b, atol=1e-5)
+    # pool_by_masks: the same sums and gradients with the lean backward
+    sums2 = pool_by_masks(feats, masks, with_mean=True)
+    ours = torch.autograd.grad((sums2 * w_s).sum(), [feats, masks])
+    ref = torch.autograd.grad((ref_sums * w_s).sum(), [feats, masks], retain_graph=True)
+    for a, b in zip(ours, ref):
+        assert torch.allclose(a, b, atol=1e-5)
+    # only the maxima used: the sums' gradient is zero
+    _, top = pool_by_masks_and_max(feats, masks)
+    (g, ) = torch.autograd.grad((top * w_t).sum(), [feats])
+    (g_ref, ) = torch.autograd.grad((ref_top * w_t).sum(), [feats])
+    assert torch.allclose(g, g_ref, atol=1e-6)
+
+
+def test_pool_by_masks_and_max_under_bfloat16_autocast():
+    from mmreidparts.models.utils.pooling import pool_by_masks_and_max
+    gen = torch.Generator().manual_seed(8)
+    feats = torch.randn(2, 6, 8, 4, generator=gen).relu().to(torch.bfloat16).requires_grad_(True)
+    masks = torch.rand(2, 3, 8, 4, generator=gen).requires_grad_(True)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        sums, top = pool_by_masks_and_max(feats, masks, with_mean=True)
+        ref_sums = torch.bmm(feats.flatten(2), torch.cat(
+            [torch.full((2, 1, 32), 1 / 32.), masks.flatten(2)], 1).transpose(1, 2))
+    assert sums.dtype == torch.bfloat16 and top.dtype == torch.bfloat16
+    assert torch.equal(sums, ref_sums.transpose(1, 2))
+    loss = sums.float().sum() + top.float().sum()
+    g_feats, g_masks = torch.autograd.grad(loss, [feats, masks])
+    assert g_feats.dtype == torch.bfloat16 and g_masks.dtype == torch.float32
+    prod = (feats.float()[:, None] * masks.to(torch.bfloat16).float()[:, :, None]).flatten(3)
+    first = F.one_hot(prod.argmax(dim=3), 32).float()  # [N, J, C, HW]
+    m = masks.detach().to(torch.bfloat16).float().flatten(2)
+    ref_f = 1 / 32. + m.sum(dim=1, keepdim=True) + torch.einsum('njcl,njl->ncl', first, m)
+    assert torch.allclose(g_feats.float().flatten(2), ref_f, rtol=2e-2, atol=2e-2)
