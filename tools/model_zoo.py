@@ -41,6 +41,7 @@ HERE = osp.dirname(osp.abspath(__file__))
 ROOT = osp.dirname(HERE)
 sys.path.insert(0, osp.join(HERE, 'analysis_tools'))
 
+from mmreidparts.engine.optim_wrappers import resolve_cpu_amp  # noqa: E402
 from mmreidparts.registry import MODELS  # noqa: E402
 from mmreidparts.utils import register_all_modules, strip_pretrained  # noqa: E402
 from mmreidparts.utils.config import read_config  # noqa: E402
@@ -156,6 +157,8 @@ def _resources(train_options: Sequence[str], threads: bool = True) -> str:
         where = f'{os.cpu_count()}-core CPU ({platform.machine()}' + (
             f', OMP_NUM_THREADS={omp})' if threads else ')')
     amp = ', mixed precision (--amp)' if '--amp' in train_options else ''
+    if amp and not torch.cuda.is_available() and not resolve_cpu_amp(True)[0]:
+        amp = ', float32 (--amp ignored: no bfloat16 kernels on this CPU)'
     return f'{where}{amp}, torch {torch.__version__}'
 
 

@@ -104,7 +104,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         kind='part_stream', config=osp.basename(args.config),
         stream=cfg.model.backbone.get('type'), iters=int(cfg.train_cfg.max_iters),
         data_root=cfg.train_dataloader.dataset.data_root,
-        part_scheme=cfg.model.head.get('part_scheme'), amp=bool(args.amp))
+        part_scheme=cfg.model.head.get('part_scheme'),
+        amp=cfg.optim_wrapper.get('type') in ('CPUAutocastOptimWrapper', 'AmpOptimWrapper'))
     info = export_stream(model, args.out, meta)
     print(json.dumps(info, indent=2))
     print(f'part stream weights: {args.out}')

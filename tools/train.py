@@ -18,6 +18,7 @@ from mmengine.runner import Runner
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from _common import apply_launcher, finish_distributed, load_config  # noqa: E402
 
+from mmreidparts.engine.optim_wrappers import resolve_cpu_amp  # noqa: E402
 from mmreidparts.utils import (  # noqa: E402
     CheckpointError,
     find_resumable_checkpoint,
@@ -63,10 +64,14 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     if args.amp:
         if not torch.cuda.is_available():
-            print('[train] --amp without CUDA: bfloat16 autocast on the CPU '
-                  '(CPUAutocastOptimWrapper)')
-            cfg.optim_wrapper.type = 'CPUAutocastOptimWrapper'
-            cfg.optim_wrapper.setdefault('dtype', 'bfloat16')
+            use_amp, message = resolve_cpu_amp(True)
+            if message:
+                print(f'[train] {message}')
+            if use_amp:
+                print('[train] --amp without CUDA: bfloat16 autocast on the CPU '
+                      '(CPUAutocastOptimWrapper)')
+                cfg.optim_wrapper.type = 'CPUAutocastOptimWrapper'
+                cfg.optim_wrapper.setdefault('dtype', 'bfloat16')
         else:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')

@@ -60,3 +60,61 @@ def test_triplet_distances_stay_float32_under_autocast():
     assert out[0, 1] == pytest.approx(0.1, rel=1e-3)
     assert out[0, 0] == pytest.approx(0.0, abs=1e-3)
     assert abs(float(naive[0, 1]) - 0.1) > 0.05  # what the loss would see in bfloat16
+
+
+def _load_train_tool():
+    import importlib.util
+    import os.path as osp
+    import sys
+    tools = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools')
+    sys.path.insert(0, tools)
+    try:
+        spec = importlib.util.spec_from_file_location('train_tool', osp.join(tools, 'train.py'))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(tools)
+    return module
+
+
+@pytest.mark.parametrize('kernels,force,expected', [
+    (True, '', True), (False, '', False), (False, '1', True), (False, '0', False)])
+def test_cpu_amp_is_dropped_without_bfloat16_kernels_unless_forced(monkeypatch, kernels,
+                                                                  force, expected):
+    from mmreidparts.engine.optim_wrappers import cpu_autocast_optim_wrapper as mod
+    monkeypatch.setattr(mod, 'cpu_bfloat16_supported', lambda: kernels)
+    monkeypatch.setenv(mod.FORCE_CPU_AMP_ENV, force)
+    use, message = mod.resolve_cpu_amp(True)
+    assert use is expected
+    if kernels:
+        assert message == ''  # nothing to say on a CPU with bfloat16 kernels
+    else:
+        assert 'no bfloat16 kernels' in message and mod.FORCE_CPU_AMP_ENV in message
+        assert ('ignored' in message) is (not expected)
+    assert mod.resolve_cpu_amp(False) == (False, '')
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='--amp picks float16 AMP on CUDA')
+@pytest.mark.parametrize('kernels', [True, False])
+def test_train_amp_on_a_cpu_without_bfloat16_kernels_trains_in_float32(monkeypatch, capsys,
+                                                                       kernels):
+    import argparse
+
+    from mmengine.config import Config
+
+    from mmreidparts.engine.optim_wrappers import cpu_autocast_optim_wrapper as mod
+    monkeypatch.setattr(mod, 'cpu_bfloat16_supported', lambda: kernels)
+    monkeypatch.delenv(mod.FORCE_CPU_AMP_ENV, raising=False)
+    train = _load_train_tool()
+    cfg = Config(dict(optim_wrapper=dict(type='OptimWrapper',
+                                         optimizer=dict(type='SGD', lr=0.1))))
+    args = argparse.Namespace(work_dir='work', amp=True, resume=None, no_validate=False,
+                              auto_scale_lr=False, seed=None, launcher='none')
+    cfg = train.merge_args(cfg, args)
+    out = capsys.readouterr().out
+    if kernels:
+        assert cfg.optim_wrapper.type == 'CPUAutocastOptimWrapper'
+        assert cfg.optim_wrapper.dtype == 'bfloat16'
+    else:
+        assert cfg.optim_wrapper.type == 'OptimWrapper' and 'dtype' not in cfg.optim_wrapper
+        assert '--amp ignored' in out and 'float32' in out

@@ -102,7 +102,9 @@ def test_plugin_head_through_custom_imports(tiny_synthetic, tmp_path):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='--amp picks float16 AMP on CUDA')
-def test_amp_on_cpu_trains_with_bfloat16_autocast(tiny_synthetic, tmp_path):
+def test_amp_on_cpu_trains_with_bfloat16_autocast(tiny_synthetic, tmp_path, monkeypatch):
+    # kept on CPUs without bfloat16 kernels too (where --amp alone would train in float32)
+    monkeypatch.setenv('MMREIDPARTS_FORCE_CPU_AMP', '1')
     work = str(tmp_path / 'amp')
     proc = run_tool(['tools/train.py', TINY_CFG, '--work-dir', work, '--amp',
                      '--cfg-options'] + data_root_options(tiny_synthetic))

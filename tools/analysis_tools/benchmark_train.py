@@ -59,6 +59,7 @@ from mmengine.config import Config, DictAction
 from mmengine.optim import OptimWrapper, build_optim_wrapper
 from torch import Tensor, nn
 
+from mmreidparts.engine.optim_wrappers import resolve_cpu_amp
 from mmreidparts.registry import MODELS
 from mmreidparts.structures import ReIDDataSample
 from mmreidparts.structures.region_grid import region_boxes_after_crop, side_crop_box
@@ -473,8 +474,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         sys.exit(f'--device {args.device}: CUDA is not available on this machine')
     register_all_modules()
     cfg = read_config(args.config, args.cfg_options)
+    amp = args.amp
+    on_cpu = (args.device or ('cuda' if torch.cuda.is_available() else 'cpu')) == 'cpu'
+    if amp and on_cpu:
+        amp, message = resolve_cpu_amp(True)
+        if message:
+            print(f'[benchmark] {message}')
     before = os.getloadavg()
-    res = benchmark(cfg, args.batch_size, args.iters, args.warmup, args.device, args.amp,
+    res = benchmark(cfg, args.batch_size, args.iters, args.warmup, args.device, amp,
                     args.seed, args.stream)
     after = os.getloadavg()
     res['loadavg_before'], res['loadavg_after'] = list(before), list(after)
