@@ -87,7 +87,11 @@ def test_metafile_lists_every_config_with_paper_figures():
             source = result['Source']
             assert source.startswith('paper') or ('measured' in source and 'Command' in result)
             metrics = result['Metrics']
-            assert 0 < metrics['mAP'] <= metrics['rank1'] <= 100
+            assert 0 < metrics['mAP'] <= 100 and 0 < metrics['rank1'] <= 100
+            if source.startswith('paper'):
+                # the paper's single-query tables: mAP below rank-1 (a check on the copying);
+                # a measured run can have mAP above rank-1 (few true matches per query)
+                assert metrics['mAP'] <= metrics['rank1']
     by_name = {m['Name']: m for m in models}
     d2 = by_name['bilinear_googlenet_openpose_d2_1xb180_market1501']['Results'][0]
     assert d2['Dataset'] == 'Market-1501' and d2['Metrics']['rank1'] == 91.7
