@@ -180,8 +180,7 @@ def pool_by_masks_and_max(feats: Tensor, masks: Tensor,
     if _lean_backward(flat, weights):
         sums, top = _MaskPool.apply(flat, weights, masks.flatten(2), feats.shape[2])
         return sums.transpose(1, 2), top
-    sums = torch.bmm(flat, weights.transpose(1, 2)).transpose(1, 2)
-    return sums, weighted_max_pool(feats, masks)
+    return pool_by_masks(feats, masks, with_mean), weighted_max_pool(feats, masks)
 
 
 def weighted_average_pool(feats: Tensor, masks: Tensor, eps: float = 1e-6) -> Tensor:
